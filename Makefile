@@ -1,0 +1,30 @@
+# Two entry points on a fresh machine: `make quickstart` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test test-fast quickstart clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Runs the whole test suite (about 10 minutes on 2 CPU cores).
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+## Skips the tests marked slow.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" tests
+
+## Builds the synthetic data set, trains and evaluates on it (CPU, minutes).
+quickstart: $(STAMP)
+	$(PY) train.py --config=configs/quickstart.py --workdir=runs/quickstart
+
+clean:
+	rm -rf $(VENV) runs

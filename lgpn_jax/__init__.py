@@ -1,0 +1,1 @@
+"""LGPN (Learnable Graph Pooling Network) for model parsing, in JAX/Flax."""
