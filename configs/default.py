@@ -1,0 +1,59 @@
+"""The paper's LGPN (GTC + GCN refinement, two pooling levels) on RED140 at 256x256.
+
+Run one fold (multi-device data-parallel over every visible device):
+  python train.py --config=configs/default.py --workdir=runs/lgpn \
+      --config.data.dataset=red140 --config.data.manual_dir=/path/to/RED140 \
+      --config.fold=1
+then `python eval.py --config=configs/default.py --workdir=runs/lgpn --fold=1`.
+Variants (configs/*.py) import this file and override only what changes.
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+  config.fold = 1                    # held-out test set, 1..4.
+
+  config.data = ml_collections.ConfigDict()
+  config.data.dataset = 'red140'     # 'red140' (manual download) | 'synthetic'.
+  config.data.data_dir = ''          # TFDS data dir ('' = TFDS default).
+  config.data.manual_dir = ''        # RED140 images, for the first build.
+  config.data.protocol = 'paper'     # 'paper' (drop "(R)" GMs from tests) | 'released'.
+  config.data.image_size = 256
+
+  config.graph = ml_collections.ConfigDict()
+  config.graph.tau = 0.45            # correlation-graph threshold P(j|i) >= tau.
+
+  m = config.model = ml_collections.ConfigDict()
+  m.backbone = 'gtc'                 # 'gtc' | 'resnet50'.
+  m.head = 'gcn_refinement'          # | 'mlp' | 'stacked_gcn' | 'att_gcn'.
+  m.dtype = 'bfloat16'               # compute dtype; parameters stay float32.
+  m.num_nodes = 55
+  m.feature_dim = 512                # f, the backbone's output.
+  m.stem_width = 64
+  m.stage_sizes = (3, 4, 6, 3)       # ResNet-50.
+  m.widths = (64, 128, 256, 512)
+  m.pyramid_width = 64
+  m.stem_bn = 'paper'                # 'released': the reference's double BN.
+  m.bn_axis_name = ml_collections.config_dict.placeholder(str)
+  m.head_hidden = 512
+  m.node_dim = 128
+  m.node_classifier = 'sigmoid'      # 'softmax': 2-way per node (released).
+  m.pool_sizes = (18, 3)             # paper: 55 -> 18 -> 3 -> 18 -> 55.
+  m.gcn_layers = 2                   # GCN layers per block.
+  m.stacked_layers = 4               # stacked_gcn / att_gcn baselines.
+  m.attention = True
+  m.empty_rows = 'zero'              # 'uniform': the reference's softmax quirk.
+  m.gcn_dropout = 0.2
+  m.corr_scale = 1000.0
+  m.edge_threshold = 0.1
+  m.pooled_nonedge_value = 0.0       # -9e15: the reference's pooled adjacency.
+
+  loss = config.loss = ml_collections.ConfigDict()
+  loss.node_weight = 1.0
+  loss.hierarchy_weight = 1.0
+  loss.correlation_weight = 0.0      # released code: L1 on correlation maps, 1.0.
+  loss.artifact_weight = 0.0005
+  return config

@@ -1,0 +1,24 @@
+"""The authors' released-code variant of LGPN (for weight import and parity).
+
+One pooling level (55 -> 18 -> 55), a 2-way softmax classifier per node, the
+double-BatchNorm stem quirk, tau 0.4, the "(R)" GMs kept in the test sets,
+attention that spreads edgeless rows uniformly, and an L1 hierarchy term on the
+correlation maps. Weights converted with `lgpn_jax.convert` load into this one.
+  python train.py --config=configs/released.py --workdir=runs/released
+"""
+
+from configs import default
+
+
+def get_config():
+  config = default.get_config()
+  config.data.protocol = 'released'
+  config.graph.tau = 0.4
+  m = config.model
+  m.stem_bn = 'released'
+  m.node_classifier = 'softmax'
+  m.pool_sizes = (18,)
+  m.empty_rows = 'uniform'
+  m.pooled_nonedge_value = -9e15
+  config.loss.correlation_weight = 1.0
+  return config

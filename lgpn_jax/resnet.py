@@ -1,0 +1,105 @@
+"""ResNet-50 pieces shared by GTC, and the standard ResNet-50 baseline backbone.
+
+Channels-last (NHWC). Convolutions pad like PyTorch (symmetric ``k // 2``), so
+stride-2 layers see the same pixels as the reference (Flax's 'SAME' would pad
+(0, 1) instead). Bottlenecks put the stride on the 3x3 convolution (ResNet v1.5,
+as torchvision and the reference do). Parameters stay float32; ``dtype`` is the
+compute dtype.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+Dtype = Any
+
+
+def conv(features: int, kernel: int, stride: int = 1, *, bias: bool = False,
+         groups: int = 1, dtype: Dtype = jnp.float32, name: str | None = None):
+  """A k x k convolution with PyTorch's symmetric padding and He-normal init."""
+  pad = kernel // 2
+  return nn.Conv(features, (kernel, kernel), (stride, stride),
+                 padding=((pad, pad), (pad, pad)), use_bias=bias,
+                 feature_group_count=groups, dtype=dtype,
+                 kernel_init=nn.initializers.variance_scaling(
+                     2.0, 'fan_out', 'normal'),
+                 name=name)
+
+
+def batch_norm(train: bool, axis_name: str | None, dtype: Dtype,
+               name: str | None = None, scale_init=nn.initializers.ones):
+  """BatchNorm with PyTorch's defaults (momentum 0.1 == Flax 0.9, eps 1e-5)."""
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                      epsilon=1e-5, dtype=dtype, axis_name=axis_name,
+                      scale_init=scale_init, name=name)
+
+
+class Bottleneck(nn.Module):
+  """1x1 -> 3x3 (stride) -> 1x1 (x4) with a projected shortcut when needed."""
+  width: int
+  stride: int = 1
+  expansion: int = 4
+  dtype: Dtype = jnp.float32
+  bn_axis_name: str | None = None
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    bn = functools.partial(batch_norm, train, self.bn_axis_name, self.dtype)
+    out_features = self.width * self.expansion
+    y = conv(self.width, 1, dtype=self.dtype, name='conv1')(x)
+    y = nn.relu(bn(name='bn1')(y))
+    y = conv(self.width, 3, self.stride, dtype=self.dtype, name='conv2')(y)
+    y = nn.relu(bn(name='bn2')(y))
+    y = conv(out_features, 1, dtype=self.dtype, name='conv3')(y)
+    y = bn(name='bn3')(y)
+    if self.stride != 1 or x.shape[-1] != out_features:
+      x = conv(out_features, 1, self.stride, dtype=self.dtype,
+               name='downsample_conv')(x)
+      x = bn(name='downsample_bn')(x)
+    return nn.relu(y + x)
+
+
+class Stages(nn.Module):
+  """The four bottleneck stages; returns every stage's output (c2..c5)."""
+  stage_sizes: Sequence[int] = (3, 4, 6, 3)
+  widths: Sequence[int] = (64, 128, 256, 512)
+  dtype: Dtype = jnp.float32
+  bn_axis_name: str | None = None
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    outs = []
+    for stage, (blocks, width) in enumerate(zip(self.stage_sizes, self.widths)):
+      for b in range(blocks):
+        stride = 2 if stage > 0 and b == 0 else 1
+        x = Bottleneck(width, stride, dtype=self.dtype,
+                       bn_axis_name=self.bn_axis_name,
+                       name=f'layer{stage + 1}_{b}')(x, train)
+      outs.append(x)
+    return outs
+
+
+class ResNet50(nn.Module):
+  """Standard ResNet-50 backbone (stride-2 stem + max-pool) -> linear features."""
+  features: int = 512
+  stem_width: int = 64
+  stage_sizes: Sequence[int] = (3, 4, 6, 3)
+  widths: Sequence[int] = (64, 128, 256, 512)
+  dtype: Dtype = jnp.float32
+  bn_axis_name: str | None = None
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    x = x.astype(self.dtype)
+    x = conv(self.stem_width, 7, 2, dtype=self.dtype, name='conv1')(x)
+    x = batch_norm(train, self.bn_axis_name, self.dtype, name='bn1')(x)
+    x = nn.relu(x)
+    x = nn.max_pool(x, (3, 3), (2, 2), padding=((1, 1), (1, 1)))
+    c5 = Stages(self.stage_sizes, self.widths, self.dtype, self.bn_axis_name,
+                name='stages')(x, train)[-1]
+    x = jnp.mean(c5.astype(jnp.float32), axis=(1, 2))
+    return nn.Dense(self.features, dtype=self.dtype, name='fc')(x)
