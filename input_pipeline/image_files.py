@@ -1,0 +1,110 @@
+"""Reading one image file for a build: validate it, normalise it if needed.
+
+Policy (documented in docs/DATA.md):
+  * every file is fully decoded with Pillow; one that cannot be (garbage,
+    truncated, empty, unknown format) raises ``UnreadableImage`` with the reason,
+    and the builder skips, counts and lists it;
+  * 8-bit PNG (grey or RGB, no palette, no alpha) and JPEG (grey or RGB) keep
+    their original bytes, untouched: the generation traces are not re-encoded;
+  * anything else (16-bit PNG, RGBA / grey+alpha, palette, CMYK JPEG, GIF, BMP,
+    TIFF, WebP, ...) is converted to 8-bit RGB and re-encoded as lossless PNG:
+    16-bit values are scaled to 8 bits (round(v / 257)), alpha is dropped (not
+    composited, as ``tf.io.decode_image(channels=3)`` would also do), palette
+    images are expanded, animations keep their first frame.
+The pipeline decodes with ``tf.io.decode_image(channels=3)``, which reads every
+kept and converted file as 8-bit RGB (grey is replicated to three channels).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import warnings
+
+import numpy as np
+from PIL import Image
+
+PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+JPEG_MAGIC = b'\xff\xd8\xff'
+
+
+class UnreadableImage(ValueError):
+  """A file that is not a decodable image (the message says why)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageBytes:
+  data: bytes        # PNG or JPEG bytes the pipeline can decode to 8-bit RGB.
+  height: int
+  width: int
+  conversion: str    # '' when kept as is, else what was done ('RGBA->RGB', ...).
+
+
+def _png_is_plain(data: bytes) -> bool:
+  """True for an 8-bit grey or RGB PNG (IHDR bit depth 8, colour type 0 or 2)."""
+  if len(data) < 26 or data[12:16] != b'IHDR':
+    return False
+  return data[24] == 8 and data[25] in (0, 2)
+
+
+def to_rgb8(img: Image.Image) -> np.ndarray:
+  """Any Pillow image -> [H, W, 3] uint8 (16-bit scaled, alpha dropped)."""
+  if img.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I'):
+    wide = np.asarray(img).astype(np.float64)
+    grey = np.clip(np.round(wide / 257.0), 0, 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=-1)
+  if img.mode == 'F':
+    raise UnreadableImage('floating-point image (mode F): no defined 8-bit scale')
+  if img.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La'):
+    img = img.convert('RGBA') if img.mode != 'LA' else img.convert('LA')
+    arr = np.asarray(img)[..., :-1]
+    if arr.shape[-1] == 1:
+      arr = np.repeat(arr, 3, axis=-1)
+    return np.ascontiguousarray(arr)
+  return np.asarray(img.convert('RGB'))
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+  """Deterministic lossless PNG bytes of an [H, W, 3] uint8 array."""
+  if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[-1] != 3:
+    raise ValueError(f'expected [H, W, 3] uint8, got {rgb.shape} {rgb.dtype}')
+  buf = io.BytesIO()
+  Image.fromarray(rgb, 'RGB').save(buf, format='PNG', compress_level=6)
+  return buf.getvalue()
+
+
+def load(data: bytes) -> ImageBytes:
+  """Validates one file's bytes; returns bytes the pipeline can always decode."""
+  if not data:
+    raise UnreadableImage('empty file')
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter('error', Image.DecompressionBombWarning)
+      img = Image.open(io.BytesIO(data))
+      img.load()
+  except UnreadableImage:
+    raise
+  except Image.UnidentifiedImageError:
+    raise UnreadableImage('not a recognised image format') from None
+  except Exception as e:  # Pillow raises many types; all mean "unreadable".
+    raise UnreadableImage(f'{type(e).__name__}: {e}') from None
+  width, height = img.size
+  if width < 1 or height < 1:
+    raise UnreadableImage(f'empty image ({width}x{height})')
+  fmt = img.format or '?'
+  if fmt == 'PNG' and data.startswith(PNG_MAGIC) and _png_is_plain(data):
+    return ImageBytes(data, height, width, '')
+  if (fmt == 'JPEG' and data.startswith(JPEG_MAGIC)
+      and img.mode in ('RGB', 'L')):
+    return ImageBytes(data, height, width, '')
+  mode = img.mode
+  if fmt == 'PNG' and mode in ('RGB', 'L'):
+    mode = f'{mode} 16-bit'
+  try:
+    rgb = to_rgb8(img)
+  except UnreadableImage:
+    raise
+  except Exception as e:
+    raise UnreadableImage(f'cannot convert {fmt} {img.mode}: '
+                          f'{type(e).__name__}: {e}') from None
+  return ImageBytes(encode_png(rgb), height, width, f'{fmt} {mode}->PNG RGB')
