@@ -10,6 +10,7 @@ generated with it, on any number of threads.
 from __future__ import annotations
 
 import numpy as np
+import threadpoolctl
 
 from input_pipeline import synthetic_losses, synthetic_photos
 from input_pipeline import synthetic_layers as L
@@ -111,7 +112,17 @@ def _to_unit(pre: np.ndarray, kind: str) -> np.ndarray:
 
 
 def generate(gm: str, indices, image_size: int, seed: int = 0) -> np.ndarray:
-  """Images ``indices`` of GM ``gm``: [len(indices), S, S, 3] uint8."""
+  """Images ``indices`` of GM ``gm``: [len(indices), S, S, 3] uint8.
+
+  Runs BLAS on one thread: the matmuls are small, and a multi-threaded BLAS
+  spends more time synchronising than computing (parallelise over GMs).
+  """
+  with threadpoolctl.threadpool_limits(1, 'blas'):
+    return _generate(gm, list(indices), image_size, seed)
+
+
+def _generate(gm: str, indices: list[int], image_size: int,
+              seed: int) -> np.ndarray:
   if image_size % (2 ** MAX_UP) or image_size < 2 ** MAX_UP:
     raise ValueError(f'image_size must be a multiple of {2 ** MAX_UP}, got '
                      f'{image_size}')
@@ -124,7 +135,6 @@ def generate(gm: str, indices, image_size: int, seed: int = 0) -> np.ndarray:
   mean, std = pre.mean(axis=(0, 1, 2)), pre.std(axis=(0, 1, 2)) + 1e-6
   colour = L.WeightStream([seed, g, 1]).normal((3,), 0.3)
   calib.replay()
-  indices = list(indices)
   z, photo = _inputs(seed, g, indices, image_size, a.encoder, stream=20)
   pre = _forward(a, L.WeightStream([seed, g, 0]), calib, z, photo, image_size)
   pre = (pre - mean) / std + colour
