@@ -1,0 +1,84 @@
+"""FLOP counts: convolutions and matmuls read off the jaxpr, and XLA's count.
+
+``matmul_flops`` walks the traced program and counts only convolutions and
+dot products, 2 FLOPs per multiply-add: the same rule as PyTorch's
+FlopCounterMode, which produced the reference's 178.9 GFLOPs. ``xla_flops``
+asks XLA's cost analysis of the lowered, uncompiled module, which counts every
+operation (element-wise ones too). On GPU, the *compiled* module's cost
+analysis misses convolutions that run as cuDNN custom calls, so it is never
+used here (see PERF_NOTES.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import numpy as np
+
+
+def _conv_flops(eqn) -> int:
+  lhs, rhs = (v.aval for v in eqn.invars[:2])
+  out = eqn.outvars[0].aval
+  dn = eqn.params['dimension_numbers']
+  groups = eqn.params['feature_group_count'] * eqn.params['batch_group_count']
+  # Each output element needs (kernel spatial size x input features / groups)
+  # multiply-adds.
+  kernel_spatial = int(np.prod([rhs.shape[d] for d in dn.rhs_spec[2:]]))
+  in_features = lhs.shape[dn.lhs_spec[1]]
+  return 2 * int(np.prod(out.shape)) * kernel_spatial * in_features // groups
+
+
+def _dot_flops(eqn) -> int:
+  lhs = eqn.invars[0].aval
+  out = eqn.outvars[0].aval
+  (contract, _), _ = eqn.params['dimension_numbers']
+  k = int(np.prod([lhs.shape[d] for d in contract]))
+  return 2 * int(np.prod(out.shape)) * k
+
+
+def _sub_jaxprs(eqn):
+  for value in eqn.params.values():
+    values = value if isinstance(value, (list, tuple)) else (value,)
+    for v in values:
+      if isinstance(v, jax.extend.core.ClosedJaxpr):
+        yield v.jaxpr
+      elif isinstance(v, jax.extend.core.Jaxpr):
+        yield v
+
+
+def _count(jaxpr, counts: dict[str, int], in_resize: bool = False) -> None:
+  for eqn in jaxpr.eqns:
+    name = eqn.primitive.name
+    if name == 'conv_general_dilated':
+      counts['conv'] += _conv_flops(eqn)
+    elif name == 'dot_general':
+      counts['resize' if in_resize else 'matmul'] += _dot_flops(eqn)
+    inner = in_resize or 'resize' in str(eqn.params.get('name', ''))
+    for sub in _sub_jaxprs(eqn):
+      _count(sub, counts, inner)
+
+
+def matmul_flops_breakdown(fn: Callable, *args: Any) -> dict[str, int]:
+  """FLOPs of ``fn(*args)`` by kind, 2 per multiply-add: 'conv', 'matmul',
+  and 'resize' (jax.image.resize runs bilinear resizing as matmuls against
+  interpolation matrices; PyTorch's counter does not count its upsampling)."""
+  counts = {'conv': 0, 'matmul': 0, 'resize': 0}
+  _count(jax.make_jaxpr(fn)(*args).jaxpr, counts)
+  return counts
+
+
+def matmul_flops(fn: Callable, *args: Any) -> int:
+  """Convolution + matmul FLOPs of ``fn(*args)``, resizing excluded: the
+  quantity PyTorch's FlopCounterMode reports."""
+  counts = matmul_flops_breakdown(fn, *args)
+  return counts['conv'] + counts['matmul']
+
+
+def xla_flops(fn: Callable, *args: Any) -> float | None:
+  """XLA's FLOP count of the lowered (uncompiled) ``jax.jit(fn)``; every op."""
+  analysis = jax.jit(fn).lower(*args).cost_analysis()
+  if isinstance(analysis, (list, tuple)):  # older jax returned one per device.
+    analysis = analysis[0] if analysis else None
+  return None if not analysis or 'flops' not in analysis else float(
+      analysis['flops'])
