@@ -34,12 +34,12 @@ mean/var. A ``module.`` prefix (nn.DataParallel) is stripped.
   GTC.conv_smooth_last.{0,1}        backbone/conv_smooth_last_{conv,bn}
   head_{i}.{0,2} (i = 1..55)        node_heads/{w1,b1}[i-1], {w2,b2}[i-1]
                                     (stacked over the 55 heads)
-  GCN_refine.W.{j}                  head/block_{j // L}/{w,b}{j % L},
+  GCN_refine.W.{j}                  graph_head/block_{j // L}/{w,b}{j % L},
                                     L = model.gcn_layers = 2
-  GCN_refine.a [2D, 1]              head/attention [2, D] (row 0: a1 for node i,
+  GCN_refine.a [2D, 1]              graph_head/attention [2, D] (row 0: a1 for node i,
                                     row 1: a2 for neighbour j)
-  GCN_refine.output_mlp             head/output
-  GCN_refine.{match_lst,corr_list}.t  head/{match,corr}_t
+  GCN_refine.output_mlp             graph_head/output
+  GCN_refine.{match_lst,corr_list}.t  graph_head/{match,corr}_t
   classifier{,_real_fake}.{0,2}     classifier{,_real_fake}/Dense_{0,1}
 Ignored (reported, not errors): ``num_batches_tracked`` and the layers the
 reference defines but never calls in its forward pass (GTC.conv2-4, bn2-4,
@@ -199,7 +199,7 @@ def _node_head(m: re.Match, layers: int):
 
 def _gcn_weight(m: re.Match, layers: int):
   j = int(m[1])
-  return f'head/block_{j // layers}', _weights(f'w{j % layers}',
+  return f'graph_head/block_{j // layers}', _weights(f'w{j % layers}',
                                                f'b{j % layers}'), None
 
 
@@ -230,9 +230,9 @@ _RULES: tuple[tuple[re.Pattern, Rule], ...] = tuple(
         (r'GTC\.fc', _fixed('backbone/fc', LINEAR)),
         (r'head_(\d+)\.(\d+)', _node_head),
         (r'GCN_refine\.W\.(\d+)', _gcn_weight),
-        (r'GCN_refine\.output_mlp', _fixed('head/output', LINEAR)),
-        (r'GCN_refine\.match_lst\.(\d+)', _fixed('head/match_{0}', LINEAR)),
-        (r'GCN_refine\.corr_list\.(\d+)', _fixed('head/corr_{0}', LINEAR)),
+        (r'GCN_refine\.output_mlp', _fixed('graph_head/output', LINEAR)),
+        (r'GCN_refine\.match_lst\.(\d+)', _fixed('graph_head/match_{0}', LINEAR)),
+        (r'GCN_refine\.corr_list\.(\d+)', _fixed('graph_head/corr_{0}', LINEAR)),
         (r'(classifier|classifier_real_fake)\.(\d+)', _classifier),
     ))
 
@@ -240,7 +240,7 @@ _RULES: tuple[tuple[re.Pattern, Rule], ...] = tuple(
 def target_of(key: str, gcn_layers: int = 2) -> Target | None:
   """The Flax leaf a (prefix-free) reference key maps to, by name only."""
   if key == 'GCN_refine.a':
-    return Target(('params', 'head', 'attention'), 'attention')
+    return Target(('params', 'graph_head', 'attention'), 'attention')
   module, _, leaf = key.rpartition('.')
   for pattern, rule in _RULES:
     match = pattern.fullmatch(module)

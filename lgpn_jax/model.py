@@ -32,7 +32,7 @@ class LGPN(nn.Module):
   matchings / correlations / masks (tuples, see gcn.GraphOutput).
   """
   backbone: nn.Module
-  head: nn.Module
+  graph_head: nn.Module
   num_nodes: int = 55
   node_dim: int = 128
   head_hidden: int = 512
@@ -44,7 +44,7 @@ class LGPN(nn.Module):
     f = self.backbone(images, train)
     h = NodeHeads(self.num_nodes, self.head_hidden, self.node_dim, self.dtype,
                   name='node_heads')(f)
-    graph = self.head(h, adjacency, train)
+    graph = self.graph_head(h, adjacency, train)
     f32 = f.astype(jnp.float32)
     node_logits = MLP(NODE_CLASSIFIERS[self.node_classifier],
                       name='classifier')(graph.refined)
@@ -92,7 +92,7 @@ def build_model(cfg: Mapping[str, Any]) -> LGPN:
       raise ValueError(f'model.{field} must be one of {allowed}, '
                        f'got {cfg[field]!r}')
   dtype = DTYPES[cfg.dtype]
-  return LGPN(backbone=_backbone(cfg, dtype), head=_head(cfg),
+  return LGPN(backbone=_backbone(cfg, dtype), graph_head=_head(cfg),
               num_nodes=cfg.num_nodes, node_dim=cfg.node_dim,
               head_hidden=cfg.head_hidden,
               node_classifier=cfg.node_classifier, dtype=dtype)

@@ -210,12 +210,12 @@ def test_converted_shapes_and_dtypes_match_model_init(converted, config):
     ('GTC.layer1.0.downsample.1.running_mean',
      'batch_stats/backbone/stages/layer1_0/downsample_bn/mean', None),
     ('GTC.fc.weight', 'params/backbone/fc/kernel', 'T'),
-    ('GCN_refine.W.3.weight', 'params/head/block_1/w1', 'T'),
-    ('GCN_refine.W.3.bias', 'params/head/block_1/b1', None),
-    ('GCN_refine.W.4.weight', 'params/head/block_2/w0', 'T'),
-    ('GCN_refine.match_lst.1.weight', 'params/head/match_1/kernel', 'T'),
-    ('GCN_refine.corr_list.0.bias', 'params/head/corr_0/bias', None),
-    ('GCN_refine.output_mlp.weight', 'params/head/output/kernel', 'T'),
+    ('GCN_refine.W.3.weight', 'params/graph_head/block_1/w1', 'T'),
+    ('GCN_refine.W.3.bias', 'params/graph_head/block_1/b1', None),
+    ('GCN_refine.W.4.weight', 'params/graph_head/block_2/w0', 'T'),
+    ('GCN_refine.match_lst.1.weight', 'params/graph_head/match_1/kernel', 'T'),
+    ('GCN_refine.corr_list.0.bias', 'params/graph_head/corr_0/bias', None),
+    ('GCN_refine.output_mlp.weight', 'params/graph_head/output/kernel', 'T'),
     ('classifier.2.weight', 'params/classifier/Dense_1/kernel', 'T'),
     ('classifier_real_fake.0.bias',
      'params/classifier_real_fake/Dense_0/bias', None),
@@ -255,7 +255,7 @@ def test_node_heads_are_stacked_in_order(converted, source, head):
 
 
 def test_attention_vector_split(converted, source):
-  att = _leaf(converted[0], 'params/head/attention')
+  att = _leaf(converted[0], 'params/graph_head/attention')
   a = source['GCN_refine.a']
   assert att.shape == (2, DIM)
   np.testing.assert_array_equal(att[0], a[:DIM, 0])
@@ -271,7 +271,7 @@ def test_dataparallel_prefix_is_stripped(source, config, converted):
   assert report.missing == [] and report.unexpected == []
   assert set(report.mapped) == set(converted[1].mapped)
   np.testing.assert_array_equal(
-      _leaf(variables, 'params/head/block_2/w1'),
+      _leaf(variables, 'params/graph_head/block_2/w1'),
       source['GCN_refine.W.5.weight'].T)
 
 
@@ -299,13 +299,13 @@ def test_missing_and_unexpected_keys(source, config):
     convert.convert_state_dict(broken, config)
   report = info.value.report
   assert report.missing == ['params/node_heads/w1[11]',
-                            'params/head/block_2/b1']
+                            'params/graph_head/block_2/b1']
   assert report.unexpected == ['GTC.layer5.0.conv1.weight', 'head_56.0.bias',
                                'something_else']
   assert 'something_else' in str(info.value)
   variables, report = convert.convert_state_dict(broken, config, strict=False)
   assert 'w1' not in variables['params']['node_heads']
-  assert 'b1' not in variables['params']['head']['block_2']
+  assert 'b1' not in variables['params']['graph_head']['block_2']
   assert len(report.unexpected) == 3
 
 
@@ -350,7 +350,7 @@ def test_accepts_array_likes(config):
   sd['GCN_refine.a'] = FakeTensor(a)
   sd['classifier.2.bias'] = [1.0, 2.0]           # anything np.asarray takes
   variables, _ = convert.convert_state_dict(sd, config)
-  np.testing.assert_array_equal(_leaf(variables, 'params/head/attention'),
+  np.testing.assert_array_equal(_leaf(variables, 'params/graph_head/attention'),
                                 a.reshape(2, DIM))
   np.testing.assert_array_equal(
       _leaf(variables, 'params/classifier/Dense_1/bias'), [1.0, 2.0])
@@ -498,7 +498,7 @@ def test_edge_attention_matches_reference_vector(converted, source):
   mask = rng.random((n, n)) < 0.4
   mask[3] = False                     # an edgeless node: uniform row
   mask[0] = True
-  att = _leaf(converted[0], 'params/head/attention')
+  att = _leaf(converted[0], 'params/graph_head/attention')
   got = graph_ops.edge_attention(h, att, mask, empty_rows='uniform')
   want = _numpy_attention(h, source['GCN_refine.a'], mask)
   np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6)
@@ -513,7 +513,7 @@ def test_gcn_layer_matches_reference_linear(converted, source):
   n = 6
   h = rng.standard_normal((2, n, DIM), dtype=np.float32)
   adj = (rng.random((n, n)) < 0.5).astype(np.float32)
-  block = converted[0]['params']['head']['block_1']
+  block = converted[0]['params']['graph_head']['block_1']
   got = graph_ops.gcn_layer(h, adj, block['w1'], block['b1'])
   w, b = source['GCN_refine.W.3.weight'], source['GCN_refine.W.3.bias']
   linear = lambda x: x @ w.T + b                      # torch nn.Linear
