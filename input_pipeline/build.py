@@ -1,4 +1,4 @@
-"""Building the data sets: ``ensure_built`` for code, ``python -m`` for people.
+r"""Building the data sets: ``ensure_built`` for code, ``python -m`` for people.
 
     python -m input_pipeline.build --dataset=synthetic --data_dir=DIR \
         [--image_size=64 --images_per_gm=32 --num_real=640 --seed=0]

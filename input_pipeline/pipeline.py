@@ -129,6 +129,7 @@ def _options(deterministic: bool, threads: int | None) -> tf.data.Options:
   opts.deterministic = deterministic
   if threads:
     opts.threading.private_threadpool_size = threads
+    opts.threading.max_intra_op_parallelism = 1
   return opts
 
 

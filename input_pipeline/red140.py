@@ -1,4 +1,4 @@
-"""TFDS builder of RED140 from a manually downloaded directory.
+r"""TFDS builder of RED140 from a manually downloaded directory.
 
     python -m input_pipeline.build --dataset=red140 \
         --manual_dir=/path/to/RED140 --data_dir=/path/to/tensorflow_datasets

@@ -1,4 +1,4 @@
-"""TFDS builder of synthetic RED: 140 simulated GMs + real photo crops.
+r"""TFDS builder of synthetic RED: 140 simulated GMs + real photo crops.
 
 Same features and splits as RED140 (``features``, ``splits``), generated on the
 spot with no download. One builder config per (image_size, images_per_gm,
