@@ -70,6 +70,27 @@ def measure(builder, split_expr: str, *, image_size: int, batch_size: int,
           'images_per_s_per_core': round(rate / threads, 1)}
 
 
+def measure_raw_decode(builder, split_expr: str, *, image_size: int,
+                       seconds: float, num_images: int = 256) -> dict:
+  """One thread decoding + resizing + scaling in-memory encoded images: the
+  raw rate of docs PERF_NOTES.md, to compare the full pipeline against."""
+  import tensorflow_datasets as tfds
+  files, _ = pipeline.stream_files(builder, split_expr)
+  skip = {'image': tfds.decode.SkipDecoding()}
+  encoded = [builder.info.features.deserialize_example(r, decoders=skip)[
+      'image'] for r in tf.data.TFRecordDataset(files).take(num_images)]
+  ds = tf.data.Dataset.from_tensor_slices(tf.stack(encoded)).repeat()
+  ds = ds.map(lambda x: pipeline.decode_image(x, image_size)).with_options(pipeline._options(True, 1))
+  images = 0
+  start = time.perf_counter()
+  for _ in ds:
+    images += 1
+    if images % 64 == 0 and time.perf_counter() - start > seconds:
+      break
+  rate = images / (time.perf_counter() - start)
+  return {'threads': 1, 'images_per_s': round(rate, 1)}
+
+
 def source_size(builder, split_expr: str) -> list[int]:
   """[height, width] of the first stored image (sources may vary in size)."""
   import tensorflow_datasets as tfds
@@ -119,11 +140,18 @@ def main(argv=None) -> int:
     print(f'error: {e}', file=sys.stderr)
     return 2
   results = []
+  raw = {}
   for size in sizes:
+    raw[size] = measure_raw_decode(builder, split, image_size=size,
+                                   seconds=args.seconds / 2)
+    print(f'image_size {size:4d}  raw decode+resize, 1 thread: '
+          f'{raw[size]["images_per_s"]:9.1f} img/s', flush=True)
     for t in threads:
       r = measure(builder, split, image_size=size, batch_size=args.batch_size,
                   threads=t, seconds=args.seconds)
       r['image_size'] = size
+      r['vs_raw_decode'] = round(r['images_per_s_per_core']
+                                 / raw[size]['images_per_s'], 3)
       results.append(r)
       print(f'image_size {size:4d}  threads {t:2d}  {r["images_per_s"]:9.1f} '
             f'img/s  {r["images_per_s_per_core"]:9.1f} img/s/core', flush=True)
@@ -136,6 +164,7 @@ def main(argv=None) -> int:
       'machine': platform.processor() or platform.machine(),
       'tensorflow': tf.__version__,
       'date': datetime.date.today().isoformat(),
+      'raw_decode': {str(k): v for k, v in raw.items()},
       'results': results,
   }
   with open(args.out, 'w') as f:

@@ -82,6 +82,22 @@ def _process(process_index, process_count) -> tuple[int, int]:
   return int(process_index), int(process_count)
 
 
+def decode_image(data: tf.Tensor, image_size: int) -> tf.Tensor:
+  """Encoded PNG/JPEG -> [S, S, 3] float32 in [-1, 1].
+
+  Bilinear resize with antialiasing (as PIL-based resizing does), skipped
+  when the image already has the size, so generation traces are untouched.
+  """
+  img = tf.io.decode_image(data, channels=3, expand_animations=False)
+  shape = tf.shape(img)
+  img = tf.cast(img, tf.float32)
+  same = tf.logical_and(shape[0] == image_size, shape[1] == image_size)
+  img = tf.cond(same, lambda: img, lambda: tf.image.resize(
+      img, [image_size, image_size], method='bilinear', antialias=True))
+  img = tf.ensure_shape(img, [image_size, image_size, 3])
+  return (img / 255.0 - 0.5) / 0.5
+
+
 def make_decoder(builder, image_size: int):
   """serialized record -> dict of tensors (image resized, scaled to [-1, 1])."""
   feats = builder.info.features
@@ -89,14 +105,7 @@ def make_decoder(builder, image_size: int):
 
   def decode(serialized):
     ex = feats.deserialize_example(serialized, decoders=skip)
-    img = tf.io.decode_image(ex['image'], channels=3, expand_animations=False)
-    shape = tf.shape(img)
-    img = tf.cast(img, tf.float32)
-    same = tf.logical_and(shape[0] == image_size, shape[1] == image_size)
-    img = tf.cond(same, lambda: img, lambda: tf.image.resize(
-        img, [image_size, image_size], method='bilinear', antialias=True))
-    img = tf.ensure_shape(img, [image_size, image_size, 3])
-    out = {'image': (img / 255.0 - 0.5) / 0.5}
+    out = {'image': decode_image(ex['image'], image_size)}
     for k in NUMERIC_KEYS:
       out[k] = ex[k]
     out['continuous'] = tf.cast(out['continuous'], tf.float32)
