@@ -56,4 +56,20 @@ def get_config() -> ml_collections.ConfigDict:
   loss.hierarchy_weight = 1.0
   loss.correlation_weight = 0.0      # released code: L1 on correlation maps, 1.0.
   loss.artifact_weight = 0.0005
+
+  # Evaluation (lgpn_jax/evaluate.py, eval.py): metric definitions are in
+  # lgpn_jax/metrics.py and restated in every eval JSON.
+  ev = config.eval = ml_collections.ConfigDict()
+  ev.batch_size = 0                  # global; 0: config.train.eval_batch_size.
+  ev.normalisation = 'minmax'        # continuous targets, from the training GMs:
+                                     # | 'minmax_log1p' (params, filters) | 'released'.
+  ev.ridge_l2 = 1e-3                 # regression stage penalty (per example).
+  ev.f1_absent_class = 'ignore'      # sklearn macro-F1 default | 'zero'.
+  ev.num_images = 1                  # > 1: average k images per GM (paper's k).
+  ev.num_pairs = 2000                # coordinated-attack pairs per set.
+  ev.pair_seed = 0
+  ev.far = 0.05                      # false-alarm rate of Pd@FAR.
+  ev.plots = True
+  ev.num_mask_images = 3             # test images whose learned graph is drawn.
+  ev.refit_regression = False        # refit even if regression.npz exists.
   return config

@@ -1,0 +1,133 @@
+"""Inference with a fake model, and an end-to-end evaluation of a tiny random
+LGPN on the tiny synthetic build (one compile of the tiny model)."""
+
+import json
+import os
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import tiny
+from lgpn_jax import evaluate, folds, graphs, inference, regression, schema
+from lgpn_jax.model import build_model
+from test_input_common import TINY, synthetic_builder, synthetic_dir  # noqa: F401
+
+
+class FakeModel(nn.Module):
+  """Fixed outputs: P(node j = 1) = sigmoid(x00 * (j - 27)), features = x00."""
+  two_way: bool = False
+
+  @nn.compact
+  def __call__(self, images, adjacency, train=False):
+    s = images[:, 0, 0, 0]
+    logits = s[:, None] * (jnp.arange(55) - 27.0)
+    if self.two_way:
+      logits = jnp.stack([jnp.zeros_like(logits), logits], -1)
+    feats = jnp.broadcast_to(s[:, None, None], (s.shape[0], 55, 4))
+    return dict(node_logits=logits, node_features=feats,
+                masks=(jnp.broadcast_to(adjacency, (s.shape[0], 55, 55)),))
+
+
+@pytest.mark.parametrize('two_way', [False, True])
+def test_predictor_outputs_padding_and_mask(two_way):
+  adj = np.eye(55, dtype=np.float32)
+  pred = inference.Predictor(FakeModel(two_way), {}, adj, with_masks=True)
+  assert len(pred.devices) == 8
+  s = np.array([0.5, -1.0, 0.0, 2.0, 1.0], np.float32)   # 5 rows on 8 devices.
+  images = np.zeros((5, 2, 2, 3), np.float32)
+  images[:, 0, 0, 0] = s
+  out = pred(images)
+  expect = 1 / (1 + np.exp(-s[:, None] * (np.arange(55) - 27.0)))
+  np.testing.assert_allclose(out['probabilities'], expect, rtol=1e-5)
+  assert out['continuous_features'].shape == (5, 27, 4)
+  np.testing.assert_allclose(out['continuous_features'][:, 0, 0], s)
+  np.testing.assert_array_equal(out['masks'][0][1], adj)
+  batch = dict(image=images, mask=np.array([1, 0, 1, 1, 0], np.float32),
+               gm_index=np.arange(5), is_generated=np.ones(5, np.int32))
+  pad = dict(image=images, mask=np.zeros(5, np.float32), gm_index=np.arange(5))
+  rows = inference.collect(inference.iterate(pred, [batch, pad]))
+  np.testing.assert_array_equal(rows['gm_index'], [0, 2, 3])
+  np.testing.assert_allclose(rows['probabilities'], expect[[0, 2, 3]], rtol=1e-5)
+
+
+@pytest.fixture(scope='module')
+def tiny_fold(synthetic_builder, tmp_path_factory):  # noqa: F811
+  config = tiny.get_config()
+  config.eval.batch_size = 64
+  config.eval.num_pairs = 200
+  model = build_model(config.model)
+  adj = graphs.fold_correlation_graph(1)
+  size = TINY['image_size']
+  variables = jax.jit(lambda k: model.init({'params': k},
+                                           jnp.zeros((1, size, size, 3)),
+                                           jnp.asarray(adj)))(jax.random.key(0))
+  state = evaluate.FoldModel(model, variables, adj, step=7, fold=1,
+                             protocol='paper')
+  workdir = str(tmp_path_factory.mktemp('eval_workdir'))
+  path = evaluate.evaluate_fold(config, workdir, 1, builder=synthetic_builder,
+                                model_state=state)
+  with open(path) as f:
+    report = json.load(f)
+  return config, state, workdir, path, report
+
+
+REQUIRED = ('fold', 'protocol', 'checkpoint_step', 'num_generated_images',
+            'images_per_prediction', 'test_gms', 'summary', 'baseline_majority',
+            'continuous_l1', 'per_node', 'per_hyperparameter', 'per_gm',
+            'per_gm_note', 'coordinated_attack', 'definitions', 'regression',
+            'plots')
+
+
+def test_end_to_end_fold_evaluation_writes_json_and_plots(tiny_fold):
+  _, state, workdir, path, report = tiny_fold
+  assert path == os.path.join(workdir, 'fold1', 'eval_fold1.json')
+  for key in REQUIRED:
+    assert key in report, key
+  test_gms = folds.get_fold(1).test
+  assert report['num_generated_images'] == len(test_gms) * TINY['images_per_gm']
+  assert report['test_gms'] == sorted(test_gms)
+  assert report['checkpoint_step'] == 7 and report['fold'] == 1
+  for key in ('loss_f1', 'loss_accuracy', 'discrete_f1', 'discrete_accuracy',
+              'continuous_l1'):
+    assert 0 <= report['summary'][key] <= 10, key
+    assert key in report['baseline_majority']['summary']
+  assert len(report['per_node']) == 55 and len(report['per_gm']) == len(test_gms)
+  assert len(report['per_hyperparameter']) == 25
+  for name in ('seen', 'unseen'):
+    ca = report['coordinated_attack'][name]
+    assert ca['num_pairs'] == 200 and 0 <= ca['auc'] <= 1
+  # Regression fitted on every generated training image reporting the column.
+  train = folds.get_fold(1).train
+  n_filters = sum(schema.get_gm(g).raw['filters'] != 999999 for g in train)
+  assert report['regression']['train_images']['filters'] == (
+      n_filters * TINY['images_per_gm'])
+  assert os.path.exists(regression.path_for(os.path.dirname(path)))
+  for rel in report['plots']:
+    p = os.path.join(workdir, 'fold1', rel)
+    with open(p, 'rb') as f:
+      assert f.read(8) == b'\x89PNG\r\n\x1a\n', rel
+  assert {os.path.basename(p) for p in report['plots']} == {
+      'f1_per_hyperparameter.png', 'correlation_graph.png',
+      'roc_coordinated_attack.png', 'learned_adjacency.png'}
+
+
+def test_end_to_end_multi_image_reuses_the_regression(tiny_fold,
+                                                      synthetic_builder):  # noqa: F811
+  config, state, workdir, _, single = tiny_fold
+  config.eval.plots = False
+  path = evaluate.evaluate_fold(config, workdir, 1, num_images=3,
+                                builder=synthetic_builder, model_state=state)
+  config.eval.plots = True
+  assert path.endswith('eval_fold1_images3.json')
+  with open(path) as f:
+    report = json.load(f)
+  assert report['regression']['refitted'] is False
+  assert report['num_predictions'] == len(single['test_gms'])
+  assert report['num_images_used'] == single['num_generated_images']
+  agg, agg_path = evaluate.aggregate(workdir)
+  assert agg['folds'] == [1] and os.path.exists(agg_path)
+  assert agg['table']['loss_f1']['mean'] == pytest.approx(
+      single['summary']['loss_f1'])
