@@ -1,6 +1,7 @@
 """Inference with a fake model, and an end-to-end evaluation of a tiny random
 LGPN on the tiny synthetic build (one compile of the tiny model)."""
 
+import importlib
 import json
 import os
 
@@ -81,6 +82,7 @@ REQUIRED = ('fold', 'protocol', 'checkpoint_step', 'num_generated_images',
             'plots')
 
 
+@pytest.mark.slow
 def test_end_to_end_fold_evaluation_writes_json_and_plots(tiny_fold):
   _, state, workdir, path, report = tiny_fold
   assert path == os.path.join(workdir, 'fold1', 'eval_fold1.json')
@@ -114,20 +116,30 @@ def test_end_to_end_fold_evaluation_writes_json_and_plots(tiny_fold):
       'roc_coordinated_attack.png', 'learned_adjacency.png'}
 
 
-def test_end_to_end_multi_image_reuses_the_regression(tiny_fold,
-                                                      synthetic_builder):  # noqa: F811
+@pytest.mark.slow
+def test_eval_cli_all_folds_multi_image_reuses_the_regression(
+    tiny_fold, synthetic_builder, monkeypatch, capsys):  # noqa: F811
+  """eval.py --all_folds --num_images=3 on the same fold (model loading is
+  replaced by the in-memory state: there is no trainer checkpoint here)."""
   config, state, workdir, _, single = tiny_fold
+  eval_cli = importlib.import_module('eval')
+  monkeypatch.setattr(evaluate, 'load_fold_model', lambda cfg, d: state)
   config.eval.plots = False
-  path = evaluate.evaluate_fold(config, workdir, 1, num_images=3,
-                                builder=synthetic_builder, model_state=state)
-  config.eval.plots = True
-  assert path.endswith('eval_fold1_images3.json')
-  with open(path) as f:
+  try:
+    paths = eval_cli.run(config, workdir, all_folds=True, num_images=3,
+                         builder=synthetic_builder)
+  finally:
+    config.eval.plots = True
+  assert [os.path.basename(p) for p in paths] == [
+      'eval_fold1_images3.json', 'eval_all_folds_images3.json']
+  with open(paths[0]) as f:
     report = json.load(f)
   assert report['regression']['refitted'] is False
+  assert report['images_per_prediction'] == 3
   assert report['num_predictions'] == len(single['test_gms'])
   assert report['num_images_used'] == single['num_generated_images']
-  agg, agg_path = evaluate.aggregate(workdir)
-  assert agg['folds'] == [1] and os.path.exists(agg_path)
-  assert agg['table']['loss_f1']['mean'] == pytest.approx(
-      single['summary']['loss_f1'])
+  assert 'loss F1 / Acc' in capsys.readouterr().out
+  agg, _ = evaluate.aggregate(workdir)      # the single-image JSON.
+  assert agg['folds'] == [1]
+  assert agg['table']['loss_f1'] == pytest.approx(dict(
+      mean=single['summary']['loss_f1'], std=0, n=1))
