@@ -163,3 +163,18 @@ def test_rebuild_gives_identical_shards(built, manual_dir, tmp_path):
   assert first and first == shard_bytes(os.fspath(again.data_dir))
   with open(os.path.join(os.fspath(b.data_dir), 'build_report.json')) as f:
     assert json.load(f) == build.load_report(again)
+
+
+def test_built_red140_is_reused_and_all_unreadable_split_is_an_error(
+    built, tmp_path):
+  b, _ = built
+  data_dir = os.path.dirname(os.path.dirname(os.fspath(b.data_dir)))
+  again = build.ensure_built('red140', data_dir, verbose=False)
+  assert os.fspath(again.data_dir) == os.fspath(b.data_dir)
+  bad = tmp_path / 'm'
+  (bad / 'DCGAN').mkdir(parents=True)
+  (bad / 'DCGAN' / 'a.png').write_bytes(encode(Image.fromarray(_rgb()), 'PNG'))
+  (bad / 'AAE').mkdir()
+  (bad / 'AAE' / 'broken.png').write_bytes(b'\x89PNG broken')
+  with pytest.raises(build.BuildError, match='all 1 files are unreadable'):
+    _build(bad, tmp_path / 'd')

@@ -90,7 +90,9 @@ def test_tensorflow_stays_inside_input_pipeline():
   for path in sorted((ROOT / 'lgpn_jax').rglob('*.py')):
     for module in _imports(path):
       assert not module.startswith(('tensorflow', 'input_pipeline')), (
-          f'{path.relative_to(ROOT)} imports {module}')
+          f'{path.relative_to(ROOT)} imports {module}: lgpn_jax/ must never '
+          'import TensorFlow or input_pipeline (not even lazily); read data '
+          'in train.py and pass numpy batches / iterators in')
   code = ('import sys; import input_pipeline.device, input_pipeline.splits, '
           'input_pipeline.sharding, input_pipeline.names, '
           'input_pipeline.synthetic_generator; '
