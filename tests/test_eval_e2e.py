@@ -56,6 +56,10 @@ def test_predictor_outputs_padding_and_mask(two_way):
 
 @pytest.fixture(scope='module')
 def tiny_fold(synthetic_builder, tmp_path_factory):  # noqa: F811
+  """A random tiny LGPN saved as the trainer saves a fold (orbax checkpoint at
+  step 7, config.json, adjacency.npy), then evaluated from that directory."""
+  from lgpn_jax import checkpoint
+  from lgpn_jax.train_state import TrainState
   config = tiny.get_config()
   config.eval.batch_size = 64
   config.eval.num_pairs = 200
@@ -65,13 +69,21 @@ def tiny_fold(synthetic_builder, tmp_path_factory):  # noqa: F811
   variables = jax.jit(lambda k: model.init({'params': k},
                                            jnp.zeros((1, size, size, 3)),
                                            jnp.asarray(adj)))(jax.random.key(0))
-  state = evaluate.FoldModel(model, variables, adj, step=7, fold=1,
-                             protocol='paper')
   workdir = str(tmp_path_factory.mktemp('eval_workdir'))
-  path = evaluate.evaluate_fold(config, workdir, 1, builder=synthetic_builder,
-                                model_state=state)
+  fdir = evaluate.fold_dir(workdir, 1)
+  checkpoint.save_fold_files(fdir, config, adj)
+  mngr = checkpoint.manager(fdir, keep=1)
+  checkpoint.save(mngr, TrainState(step=jnp.asarray(7, jnp.int32),
+                                   params=variables['params'],
+                                   batch_stats=variables['batch_stats'],
+                                   opt_state={'count': jnp.zeros((), jnp.int32)}))
+  mngr.wait_until_finished()
+  path = evaluate.evaluate_fold(config, workdir, 1, builder=synthetic_builder)
   with open(path) as f:
     report = json.load(f)
+  state = evaluate.load_fold_model(config, fdir)
+  for a, b in zip(jax.tree.leaves(state.variables), jax.tree.leaves(variables)):
+    np.testing.assert_array_equal(a, b)
   return config, state, workdir, path, report
 
 
