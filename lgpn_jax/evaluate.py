@@ -4,8 +4,11 @@
   1. loads ``<workdir>/fold{k}/`` (checkpoint, ``adjacency.npy``,
      ``config.json``) through ``lgpn_jax.checkpoint``;
   2. runs the model over the fold's TRAINING split once: fits the regression
-     stage (``regression.npz``, unless it is already there) and keeps the node
-     probabilities of generated images for the "seen" coordinated attacks;
+     stage (``regression.npz``) and keeps the node probabilities of generated
+     images for the "seen" coordinated attacks (``seen_outputs.npz``). Both
+     are reused when they exist and were made from the same checkpoint step
+     (``regression.fit_for_fold``, which train.py calls first, writes them),
+     so the training split is read once per checkpoint;
   3. runs it over the fold's TEST split (the unseen GMs), scores generated
      images only (real images and padding never count);
   4. writes ``<workdir>/fold{k}/eval_fold{k}.json`` (``eval_fold{k}_images{n}
@@ -194,13 +197,26 @@ def load_fold_model(config, fold_dir_path: str) -> FoldModel:
 
 
 def open_builder(config):
-  """The prepared data set named by ``config.data`` (built if needed)."""
+  """The prepared data set named by ``config.data`` (built if needed).
+
+  Delegates to the trainer's ``data_builder`` (same build options as
+  training) when lgpn_jax/trainer.py exists.
+  """
+  try:
+    from lgpn_jax import trainer
+  except ModuleNotFoundError as e:
+    if e.name != 'lgpn_jax.trainer':
+      raise
+  else:
+    return trainer.data_builder(config)
   from input_pipeline import build  # TensorFlow: only when data is read.
   d = config.data
   opts = {}
   if d.dataset == 'synthetic':
-    syn = d.get('synthetic')
-    opts = dict(syn) if syn is not None else dict(image_size=d.image_size)
+    opts['image_size'] = d.get('synthetic_image_size', d.image_size)
+    for k in ('images_per_gm', 'num_real'):
+      if d.get(k) is not None:
+        opts[k] = d[k]
   return build.ensure_built(d.dataset, d.data_dir or None,
                             manual_dir=d.get('manual_dir') or None,
                             verbose=False, **opts)
@@ -212,6 +228,31 @@ def _iterator(config, state: FoldModel, builder, split: str, ev: dict):
       builder, state.fold, state.protocol, batch_size=int(ev['batch_size']),
       split=split, image_size=int(config.data.image_size),
       process_index=0, process_count=1)
+
+
+SEEN_FILE = 'seen_outputs.npz'
+
+
+def save_seen(fold_dir_path: str, seen: Mapping, step: int | None) -> str:
+  """Caches the training-split probabilities (float32) for the seen attacks."""
+  path = os.path.join(fold_dir_path, SEEN_FILE)
+  tmp = path + '.tmp.npz'
+  np.savez(tmp, probabilities=seen['probabilities'].astype(np.float32),
+           gm_index=seen['gm_index'], step=np.array(-1 if step is None else step))
+  os.replace(tmp, path)
+  return path
+
+
+def load_seen(fold_dir_path: str, step: int | None) -> dict | None:
+  """The cached seen outputs if they were made by checkpoint ``step``."""
+  path = os.path.join(fold_dir_path, SEEN_FILE)
+  if step is None or not os.path.exists(path):
+    return None
+  with np.load(path) as z:
+    if int(z['step']) != step:
+      return None
+    return dict(probabilities=z['probabilities'].astype(np.float32),
+                gm_index=z['gm_index'])
 
 
 def train_pass(config, state: FoldModel, builder, *, fit: bool = True,
@@ -577,20 +618,31 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
         head_loaded.normaliser.to_dict() != want.to_dict()):
       logging.info('%s uses another normalisation: refitting', reg_path)
       fit, head_loaded = True, None
+    elif head_loaded.step != state.step:
+      logging.info('%s was fitted at step %s, the checkpoint is at %s: '
+                   'refitting', reg_path, head_loaded.step, state.step)
+      fit, head_loaded = True, None
   predictor = inference.Predictor(state.model, state.variables, state.adjacency,
                                   with_masks=True)
-  head, seen = train_pass(config, state, builder, fit=fit, predictor=predictor)
-  if fit:
+  seen = None if fit else load_seen(fdir, state.step)
+  seen_source = 'cached' if seen is not None else 'computed'
+  if seen is None:
+    head, seen = train_pass(config, state, builder, fit=fit, predictor=predictor)
+    if fit:
+      head.step = state.step
     if jax.process_index() == 0:
       os.makedirs(fdir, exist_ok=True)
-      head.save(reg_path)
-  else:
+      save_seen(fdir, seen, state.step)
+      if fit:
+        head.save(reg_path)
+  if not fit:
     head = head_loaded
   test = test_pass(config, state, builder, head, predictor=predictor)
   report, plot_data = build_report(test, seen, fold=fold, protocol=state.protocol,
                                    norm=head.normaliser, ev=ev, step=state.step)
   report['regression'] = dict(
       path=os.path.basename(reg_path), refitted=bool(fit), l2=head.l2,
+      fitted_at_step=head.step, seen_outputs=seen_source,
       train_images=dict(zip(schema.CONTINUOUS_COLUMNS, head.count.astype(int).tolist())),
       train_rmse=dict(zip(schema.CONTINUOUS_COLUMNS,
                           np.sqrt(head.train_mse).tolist())))

@@ -13,7 +13,10 @@ number of images). Only sufficient statistics (X^T X, X^T y, sums) are kept,
 so the whole training split streams through in one pass.
 
 ``fit_for_fold(config, fold_dir)`` runs the fold's checkpoint over its
-training split and writes ``<fold_dir>/regression.npz``.
+training split and writes ``<fold_dir>/regression.npz`` (and
+``seen_outputs.npz``, the node probabilities of those images, which
+``evaluate_fold`` reuses for the seen coordinated attacks instead of a second
+pass over the training split).
 """
 
 from __future__ import annotations
@@ -116,6 +119,7 @@ class RegressionHead:
   count: np.ndarray            # [9] training images used per hyperparameter.
   train_mse: np.ndarray        # [9] training mean squared error.
   normaliser: continuous.Normaliser | None = None
+  step: int | None = None      # checkpoint step whose features were used.
 
   def predict(self, node_features) -> np.ndarray:
     """Normalised predictions [N, 9] from node features [N, 55|27, D]."""
@@ -146,7 +150,8 @@ class RegressionHead:
     tmp = path + '.tmp.npz'
     np.savez(tmp, weights=self.weights, bias=self.bias, l2=np.array(self.l2),
              count=self.count, train_mse=self.train_mse,
-             columns=np.array(schema.CONTINUOUS_COLUMNS), **extra)
+             columns=np.array(schema.CONTINUOUS_COLUMNS),
+             step=np.array(-1 if self.step is None else self.step), **extra)
     os.replace(tmp, path)
     return path
 
@@ -162,8 +167,9 @@ class RegressionHead:
       if 'norm_method' in z:
         norm = continuous.Normaliser(str(z['norm_method']), z['norm_low'],
                                      z['norm_high'], z['norm_log'].astype(bool))
+      step = int(z['step']) if 'step' in z else -1
       return cls(z['weights'], z['bias'], float(z['l2']), z['count'],
-                 z['train_mse'], norm)
+                 z['train_mse'], norm, None if step < 0 else step)
 
 
 def path_for(fold_dir: str) -> str:
@@ -174,7 +180,7 @@ def fit_for_fold(config, fold_dir: str, *, builder=None, model_state=None
                  ) -> str:
   """Fits the regression stage of a trained fold and saves ``regression.npz``.
 
-  Runs the fold's checkpoint (``model_state``: an ``inference.FoldModel``,
+  Runs the fold's checkpoint (``model_state``: an ``evaluate.FoldModel``,
   loaded from ``fold_dir`` when None) over the fold's training split
   (``builder``: opened from ``config.data`` when None), normalises targets
   with ``config.eval.normalisation`` from the training GMs, solves ridge with
@@ -183,5 +189,11 @@ def fit_for_fold(config, fold_dir: str, *, builder=None, model_state=None
   from lgpn_jax import evaluate  # the train pass lives with the evaluator.
   state = model_state or evaluate.load_fold_model(config, fold_dir)
   builder = builder if builder is not None else evaluate.open_builder(config)
-  head, _ = evaluate.train_pass(config, state, builder, fit=True)
-  return head.save(path_for(fold_dir))
+  head, seen = evaluate.train_pass(config, state, builder, fit=True)
+  head.step = state.step
+  import jax
+  if jax.process_index() == 0:
+    # evaluate_fold reuses these for the seen coordinated attacks (same step).
+    evaluate.save_seen(fold_dir, seen, state.step)
+    head.save(path_for(fold_dir))
+  return path_for(fold_dir)

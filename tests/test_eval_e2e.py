@@ -126,13 +126,32 @@ def test_end_to_end_fold_evaluation_writes_json_and_plots(tiny_fold):
   assert {os.path.basename(p) for p in report['plots']} == {
       'f1_per_hyperparameter.png', 'correlation_graph.png',
       'roc_coordinated_attack.png', 'learned_adjacency.png'}
+  assert report['regression']['seen_outputs'] == 'computed'
+
+
+@pytest.mark.slow
+def test_fit_for_fold_writes_the_same_regression(tiny_fold, synthetic_builder,
+                                                 tmp_path):  # noqa: F811
+  config, state, workdir, path, _ = tiny_fold
+  fdir = str(tmp_path / 'fold1')
+  os.makedirs(fdir)
+  out = regression.fit_for_fold(config, fdir, builder=synthetic_builder,
+                                model_state=state)
+  assert out == regression.path_for(fdir)
+  mine = regression.RegressionHead.load(out)
+  theirs = regression.RegressionHead.load(
+      regression.path_for(os.path.dirname(path)))
+  assert mine.step == theirs.step == 7
+  np.testing.assert_allclose(mine.weights, theirs.weights, rtol=1e-6)
+  np.testing.assert_array_equal(mine.count, theirs.count)
+  assert os.path.exists(os.path.join(fdir, evaluate.SEEN_FILE))
 
 
 @pytest.mark.slow
 def test_eval_cli_all_folds_multi_image_reuses_the_regression(
     tiny_fold, synthetic_builder, monkeypatch, capsys):  # noqa: F811
   """eval.py --all_folds --num_images=3 on the same fold (model loading is
-  replaced by the in-memory state: there is no trainer checkpoint here)."""
+  replaced by the fixture's restored state, to skip a second restore)."""
   config, state, workdir, _, single = tiny_fold
   eval_cli = importlib.import_module('eval')
   monkeypatch.setattr(evaluate, 'load_fold_model', lambda cfg, d: state)
@@ -147,6 +166,10 @@ def test_eval_cli_all_folds_multi_image_reuses_the_regression(
   with open(paths[0]) as f:
     report = json.load(f)
   assert report['regression']['refitted'] is False
+  assert report['regression']['fitted_at_step'] == 7
+  assert report['regression']['seen_outputs'] == 'cached'   # no second pass.
+  assert report['coordinated_attack']['seen'] == pytest.approx(
+      single['coordinated_attack']['seen'])
   assert report['images_per_prediction'] == 3
   assert report['num_predictions'] == len(single['test_gms'])
   assert report['num_images_used'] == single['num_generated_images']
