@@ -302,14 +302,15 @@ def test_pass(config, state: FoldModel, builder, head, *,
   """
   ev = settings(config)
   predictor = predictor or inference.Predictor(
-      state.model, state.variables, state.adjacency, with_masks=True)
+      state.model, state.variables, state.adjacency,
+      mask_rows=int(ev['num_mask_images']))
 
   def chunks():
     for chunk in inference.iterate(
         predictor, _iterator(config, state, builder, 'test', ev)):
       gen = chunk['is_generated'] > 0
-      out = {k: (tuple(m[gen] for m in v) if isinstance(v, tuple) else v[gen])
-             for k, v in chunk.items()}
+      out = {k: (tuple(m[gen[:len(m)]] for m in v) if isinstance(v, tuple)
+                 else v[gen]) for k, v in chunk.items()}
       out['regressed'] = head.predict(out.pop('continuous_features'))
       yield out
 
@@ -623,7 +624,7 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
                    'refitting', reg_path, head_loaded.step, state.step)
       fit, head_loaded = True, None
   predictor = inference.Predictor(state.model, state.variables, state.adjacency,
-                                  with_masks=True)
+                                  mask_rows=int(ev['num_mask_images']))
   seen = None if fit else load_seen(fdir, state.step)
   seen_source = 'cached' if seen is not None else 'computed'
   if seen is None:

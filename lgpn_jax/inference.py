@@ -33,8 +33,10 @@ class Predictor:
     probabilities [B, 55]  P(node = 1), either classifier;
     continuous_features [B, 27, D]  node features of the 27 continuous nodes
       (after the graph head, float32), the regression stage's input;
-    masks  tuple of [B, n, n] learned edge masks per (un)pooled level
-      (only with ``with_masks=True``; empty for heads without pooling).
+    masks  tuple of [K, n, n] learned edge masks per (un)pooled level of the
+      batch's first K = min(B, mask_rows) images (only with ``mask_rows > 0``;
+      empty for heads without pooling). Cutting on the device keeps the
+      host transfer small.
 
   ``devices``: the devices to split the batch over (default: every local
   device). A batch whose size is not a multiple of their number is padded on
@@ -42,14 +44,14 @@ class Predictor:
   """
 
   def __init__(self, model, variables, adjacency, *, devices=None,
-               with_masks: bool = False):
+               mask_rows: int = 0):
     self.devices = list(devices or jax.local_devices())
     self.mesh = Mesh(np.array(self.devices), ('data',))
     self._data = NamedSharding(self.mesh, P('data'))
     self.variables = jax.device_put(variables, NamedSharding(self.mesh, P()))
     adjacency = jnp.asarray(np.asarray(adjacency, np.float32))
     self.adjacency = jax.device_put(adjacency, NamedSharding(self.mesh, P()))
-    self.with_masks = with_masks
+    self.mask_rows = int(mask_rows)
 
     def forward(variables, adjacency, images):
       out = model.apply(variables, images, adjacency, train=False)
@@ -58,8 +60,9 @@ class Predictor:
               out['node_logits'].astype(jnp.float32)),
           continuous_features=out['node_features'][:, CONTINUOUS_NODES]
           .astype(jnp.float32))
-      if with_masks:
-        res['masks'] = tuple(m.astype(jnp.float32) for m in out['masks'])
+      if mask_rows > 0:
+        res['masks'] = tuple(m[:mask_rows].astype(jnp.float32)
+                             for m in out['masks'])
       return res
 
     self._forward = jax.jit(forward)
@@ -91,7 +94,7 @@ def iterate(predictor: Predictor, batches: Iterable[Mapping[str, np.ndarray]]
     if not valid.any():
       continue
     out = predictor(batch['image'])
-    rows = {k: (tuple(m[valid] for m in v) if isinstance(v, tuple)
+    rows = {k: (tuple(m[valid[:len(m)]] for m in v) if isinstance(v, tuple)
                 else v[valid]) for k, v in out.items()}
     for k in META_KEYS:
       if k in batch:

@@ -35,7 +35,7 @@ class FakeModel(nn.Module):
 @pytest.mark.parametrize('two_way', [False, True])
 def test_predictor_outputs_padding_and_mask(two_way):
   adj = np.eye(55, dtype=np.float32)
-  pred = inference.Predictor(FakeModel(two_way), {}, adj, with_masks=True)
+  pred = inference.Predictor(FakeModel(two_way), {}, adj, mask_rows=2)
   assert len(pred.devices) == 8
   s = np.array([0.5, -1.0, 0.0, 2.0, 1.0], np.float32)   # 5 rows on 8 devices.
   images = np.zeros((5, 2, 2, 3), np.float32)
@@ -45,11 +45,13 @@ def test_predictor_outputs_padding_and_mask(two_way):
   np.testing.assert_allclose(out['probabilities'], expect, rtol=1e-5)
   assert out['continuous_features'].shape == (5, 27, 4)
   np.testing.assert_allclose(out['continuous_features'][:, 0, 0], s)
+  assert out['masks'][0].shape == (2, 55, 55)
   np.testing.assert_array_equal(out['masks'][0][1], adj)
   batch = dict(image=images, mask=np.array([1, 0, 1, 1, 0], np.float32),
                gm_index=np.arange(5), is_generated=np.ones(5, np.int32))
   pad = dict(image=images, mask=np.zeros(5, np.float32), gm_index=np.arange(5))
-  rows = inference.collect(inference.iterate(pred, [batch, pad]))
+  rows = inference.collect(inference.iterate(pred, [batch, pad]), max_masks=3)
+  assert rows['masks'][0].shape == (1, 55, 55)   # row 1 of 2 was padding.
   np.testing.assert_array_equal(rows['gm_index'], [0, 2, 3])
   np.testing.assert_allclose(rows['probabilities'], expect[[0, 2, 3]], rtol=1e-5)
 
