@@ -1,0 +1,59 @@
+"""benchmark.py runs on CPU (tiny config, 2 simulated devices) and its JSON
+has every field; it runs where TensorFlow is not installed (the GPU machine)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.slow
+def test_benchmark_cpu_smoke_writes_every_field(tmp_path):
+  out = tmp_path / 'bench.json'
+  # A `tensorflow` that cannot be imported, first on the path.
+  (tmp_path / 'tensorflow').mkdir()
+  (tmp_path / 'tensorflow' / '__init__.py').write_text(
+      'raise ImportError("TensorFlow is not installed here")\n')
+  env = dict(os.environ, PYTHONPATH=f'{tmp_path}{os.pathsep}{ROOT}')
+  proc = subprocess.run(
+      [sys.executable, 'benchmark.py', '--config=configs/tiny.py',
+       '--what=flops,latency,infer,train,pipeline', '--batch_sizes=4',
+       '--iters=2', '--warmup=1', '--latency_iters=3', '--cpu_devices=2',
+       '--peak_tflops=1.0', f'--out={out}'],
+      cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  result = json.loads(out.read_text())
+  assert result['device']['num_devices'] == 2
+  assert result['device']['platform'] == 'cpu'
+  assert {'jax', 'flax', 'python'} <= set(result['versions'])
+  assert result['parameters'] > 100_000
+  f = result['flops']
+  assert f['matmul_gflops'] == pytest.approx(f['conv_gflops']
+                                             + f['dense_gflops'])
+  assert 0 < f['matmul_gflops'] < f['xla_gflops']
+  lat = result['latency']
+  assert 0 < lat['median_ms'] <= lat['p90_ms'] and lat['iters'] == 3
+  (infer,) = result['infer']
+  (train,) = result['train']
+  for row in (infer, train):
+    assert row['batch'] == 4 and row['img_s'] > 0
+    assert row['img_s'] == pytest.approx(4 / (row['step_ms'] / 1e3))
+    assert 0 < row['mfu'] < 1
+  assert infer['compiled_memory_gib'] > 0
+  assert train['devices'] == 2 and train['finite_loss']
+  assert train['img_s_per_device'] == pytest.approx(train['img_s'] / 2)
+  assert 'skipped' in result['pipeline']
+  assert 'train batch 4' in proc.stdout
+
+
+def test_benchmark_rejects_unknown_sections():
+  proc = subprocess.run(
+      [sys.executable, 'benchmark.py', '--config=configs/tiny.py',
+       '--what=flops,speed'], cwd=ROOT, capture_output=True, text=True,
+      env=dict(os.environ, PYTHONPATH=ROOT), timeout=300)
+  assert proc.returncode != 0
+  assert 'unknown sections' in proc.stderr and 'speed' in proc.stderr
