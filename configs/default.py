@@ -82,6 +82,7 @@ def get_config() -> ml_collections.ConfigDict:
   t.keep_checkpoints = 3
   t.eval_batch_size = 128            # global; used by the evaluation stage.
   t.run_evaluation = True            # regression + evaluation after training.
+
   # Evaluation (lgpn_jax/evaluate.py, eval.py): metric definitions are in
   # lgpn_jax/metrics.py and restated in every eval JSON.
   ev = config.eval = ml_collections.ConfigDict()

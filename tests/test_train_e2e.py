@@ -1,7 +1,9 @@
 """train_and_evaluate end to end on the tiny synthetic build (8 CPU devices).
 
 Every test here uses the same model, optimizer and mesh, so the trainer's
-compiled-step cache compiles the train step once for the whole module.
+compiled-step cache compiles the train step once for the whole module (the
+first training test pays ~30 s of compilation; all training tests are marked
+slow).
 """
 
 import json
@@ -46,6 +48,7 @@ def assert_trees_equal(a, b, **tol):
   jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, **tol), a, b)
 
 
+@pytest.mark.slow
 def test_one_step_writes_the_fold_dir(config, tmp_path):
   config.train.num_steps = 1
   result = trainer.train_and_evaluate(config, str(tmp_path))
@@ -68,6 +71,7 @@ def test_one_step_writes_the_fold_dir(config, tmp_path):
   assert_trees_equal(variables['params'], params_of(result.state), rtol=0)
 
 
+@pytest.mark.slow
 def test_resumed_run_ends_like_an_uninterrupted_one(config, tmp_path):
   whole = trainer.train_and_evaluate(config, str(tmp_path / 'whole'))
   fold_dir = str(tmp_path / 'whole' / 'fold1')
@@ -94,6 +98,7 @@ def test_resumed_run_ends_like_an_uninterrupted_one(config, tmp_path):
                              rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_without_a_bad_checkpoint(config, tmp_path,
                                                          monkeypatch):
   real = trainer.train_batches
@@ -114,6 +119,7 @@ def test_non_finite_loss_stops_without_a_bad_checkpoint(config, tmp_path,
   assert checkpoint.manager(fold_dir, read_only=True).all_steps() == [2]
 
 
+@pytest.mark.slow
 def test_evaluation_stage_is_called_with_the_fold(config, tmp_path,
                                                   monkeypatch):
   config.train.num_steps = 1

@@ -75,6 +75,7 @@ def reference_step(config, adjacency, tx, host_state, batch):
   return jax.tree.map(np.asarray, new), float(loss)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('mode', parallel.MODES)
 def test_data_parallel_step_equals_single_device(mode):
   config, adjacency, tx, schedule, mesh, model, host_state = setup()
