@@ -38,6 +38,7 @@ def get_config() -> ml_collections.ConfigDict:
   m.pyramid_width = 64
   m.stem_bn = 'paper'                # 'released': the reference's double BN.
   m.bn_axis_name = ml_collections.config_dict.placeholder(str)
+  m.remat = False                    # recompute bottleneck activations (memory).
   m.head_hidden = 512
   m.node_dim = 128
   m.node_classifier = 'sigmoid'      # 'softmax': 2-way per node (released).

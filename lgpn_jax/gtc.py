@@ -46,6 +46,7 @@ class GTC(nn.Module):
   stem_bn: str = 'paper'
   dtype: Dtype = jnp.float32
   bn_axis_name: str | None = None
+  remat: bool = False   # recompute bottleneck activations in the backward pass.
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -68,7 +69,7 @@ class GTC(nn.Module):
     c1 = nn.relu(bn(name='stem_merge_bn')(stem))
 
     pyramid = Stages(self.stage_sizes, self.widths, self.dtype,
-                     self.bn_axis_name, name='stages')(c1, train)
+                     self.bn_axis_name, self.remat, name='stages')(c1, train)
 
     # Lateral 1x1 convolutions run at each stage's own resolution, then the
     # (linear) bilinear upsampling; same result as upsample-then-convolve.

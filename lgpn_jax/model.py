@@ -61,7 +61,8 @@ class LGPN(nn.Module):
 def _backbone(cfg, dtype) -> nn.Module:
   common = dict(features=cfg.feature_dim, stem_width=cfg.stem_width,
                 stage_sizes=tuple(cfg.stage_sizes), widths=tuple(cfg.widths),
-                dtype=dtype, bn_axis_name=cfg.bn_axis_name)
+                dtype=dtype, bn_axis_name=cfg.bn_axis_name,
+                remat=cfg.remat)
   if cfg.backbone == 'gtc':
     return GTC(pyramid_width=cfg.pyramid_width, stem_bn=cfg.stem_bn, **common)
   return ResNet50(**common)

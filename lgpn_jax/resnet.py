@@ -64,21 +64,29 @@ class Bottleneck(nn.Module):
 
 
 class Stages(nn.Module):
-  """The four bottleneck stages; returns every stage's output (c2..c5)."""
+  """The four bottleneck stages; returns every stage's output (c2..c5).
+
+  ``remat=True`` recomputes each block's activations in the backward pass
+  instead of keeping them (only block inputs are stored): less memory at
+  256x256, about one more forward pass of compute.
+  """
   stage_sizes: Sequence[int] = (3, 4, 6, 3)
   widths: Sequence[int] = (64, 128, 256, 512)
   dtype: Dtype = jnp.float32
   bn_axis_name: str | None = None
+  remat: bool = False
 
   @nn.compact
   def __call__(self, x, train: bool):
+    # static_argnums counts self: argument 2 is `train`.
+    block = nn.remat(Bottleneck, static_argnums=(2,)) if self.remat else Bottleneck
     outs = []
     for stage, (blocks, width) in enumerate(zip(self.stage_sizes, self.widths)):
       for b in range(blocks):
         stride = 2 if stage > 0 and b == 0 else 1
-        x = Bottleneck(width, stride, dtype=self.dtype,
-                       bn_axis_name=self.bn_axis_name,
-                       name=f'layer{stage + 1}_{b}')(x, train)
+        x = block(width, stride, dtype=self.dtype,
+                  bn_axis_name=self.bn_axis_name,
+                  name=f'layer{stage + 1}_{b}')(x, train)
       outs.append(x)
     return outs
 
@@ -91,6 +99,7 @@ class ResNet50(nn.Module):
   widths: Sequence[int] = (64, 128, 256, 512)
   dtype: Dtype = jnp.float32
   bn_axis_name: str | None = None
+  remat: bool = False
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -100,6 +109,6 @@ class ResNet50(nn.Module):
     x = nn.relu(x)
     x = nn.max_pool(x, (3, 3), (2, 2), padding=((1, 1), (1, 1)))
     c5 = Stages(self.stage_sizes, self.widths, self.dtype, self.bn_axis_name,
-                name='stages')(x, train)[-1]
+                self.remat, name='stages')(x, train)[-1]
     x = jnp.mean(c5.astype(jnp.float32), axis=(1, 2))
     return nn.Dense(self.features, dtype=self.dtype, name='fc')(x)

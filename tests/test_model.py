@@ -210,3 +210,27 @@ def test_full_config_forward_compiles_at_256_on_cpu():
   assert 175e9 < flops < 190e9
   out = lowered.compile()(variables, x)
   assert out.shape == (1, 55) and np.all(np.isfinite(np.asarray(out)))
+
+
+def test_rematerialised_blocks_give_the_same_loss_and_gradients():
+  from lgpn_jax import losses
+  cfgs = [tiny.get_config().model for _ in range(2)]
+  cfgs[1].remat = True
+  nets = [build_model(c) for c in cfgs]
+  x = images(2)
+  v = init(nets[0], x.shape)
+  targets = losses.targets_for(tuple(cfgs[0].pool_sizes))
+  batch = dict(label=jnp.asarray(np.eye(2, 55)), is_generated=jnp.array([1, 1]))
+
+  def loss(params, net):
+    out, _ = net.apply({'params': params, 'batch_stats': v['batch_stats']},
+                       x, ADJ, train=True, mutable=['batch_stats'],
+                       rngs={'dropout': jax.random.key(0)})
+    return losses.total_loss(out, batch, targets, default.get_config().loss)[0]
+
+  results = [jax.jit(jax.value_and_grad(loss), static_argnums=1)(v['params'], n)
+             for n in nets]
+  np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
+                                                       atol=1e-6),
+               results[0][1], results[1][1])
