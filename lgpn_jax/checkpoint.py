@@ -34,8 +34,8 @@ def manager(fold_dir: str, keep: int | None = None,
             read_only: bool = False) -> ocp.CheckpointManager:
   """The fold's CheckpointManager (saves whenever ``save`` is called)."""
   handlers = {k: ocp.PyTreeCheckpointHandler() for k in ITEMS}
-  if read_only:
-    options = ocp.CheckpointManagerOptions(read_only=True, create=False,
+  if read_only:   # (orbax's read_only=True warns on every open.)
+    options = ocp.CheckpointManagerOptions(create=False,
                                            save_interval_steps=0)
   else:
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,

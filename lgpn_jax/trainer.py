@@ -296,14 +296,12 @@ def train(config, fold_dir: str) -> TrainResult:
              f'lowered, all ops); {mesh.size} devices on '
              f'{jax.process_count()} process(es); global batch '
              f'{t.batch_size}; {t.parallel}')
-    last_row, last_saved = {}, mngr.latest_step()
     if start >= t.num_steps:
       _print(f'{prefix}: already trained to step {start} '
              f'(train.num_steps={t.num_steps})')
-      mngr.wait_until_finished()
       return TrainResult(state, fold_dir, start, {})
-    state, last_row, last_saved = _loop(config, prog, mngr, writer, state,
-                                        start, fold_dir, prefix)
+    state, last_row = _loop(config, prog, mngr, writer, state, start,
+                            fold_dir, prefix)
     return TrainResult(state, fold_dir, t.num_steps, last_row)
   finally:
     mngr.wait_until_finished()
@@ -311,6 +309,7 @@ def train(config, fold_dir: str) -> TrainResult:
 
 
 def _loop(config, prog, mngr, writer, state, start, fold_dir, prefix):
+  """Steps start+1 .. num_steps: log, check, checkpoint. -> (state, last row)."""
   t = config.train
   runner = prog.runner
   batches = train_batches(config, data_builder(config), start)
@@ -364,7 +363,7 @@ def _loop(config, prog, mngr, writer, state, start, fold_dir, prefix):
       tic = time.perf_counter()
       last_saved = checkpoint.save(mngr, runner.get_state(state))
       clock += time.perf_counter() - tic   # saving is not step time.
-  return runner.get_state(state), last_row, last_saved
+  return runner.get_state(state), last_row
 
 
 # ---------------------------------------------------------------- evaluation
@@ -390,8 +389,9 @@ def evaluate(config, workdir: str, fold_dir: str) -> str | None:
   regression.fit_for_fold(config, fold_dir)
   path = evaluation.evaluate_fold(config, workdir, config.fold)
   if path:
-    _print(f'evaluation of fold {config.fold}: {path} (plots beside it in '
-           f'{os.path.dirname(os.fspath(path))})')
+    plots = os.path.join(os.path.dirname(os.fspath(path)), 'plots')
+    _print(f'evaluation of fold {config.fold}: {path}' + (
+        f'\nplots: {plots}' if os.path.isdir(plots) else ''))
   return path
 
 
