@@ -64,13 +64,16 @@ import ml_collections
 import numpy as np
 
 from lgpn_jax import checkpoint, graphs, logging_utils, optim, parallel
+from lgpn_jax import flops as flops_lib
 from lgpn_jax import train_state, train_step
 from lgpn_jax.model import build_model
 
 RESUME_MODES = ('skip', 'reseed')
-FLOPS_NOTE = ('XLA cost_analysis of the lowered, uncompiled forward pass '
-              '(batch 1, inference); 2 FLOPs per multiply-add; counts every '
-              'op, not only convolutions and matmuls')
+FLOPS_NOTE = ('batch-1 inference forward, 2 FLOPs per multiply-add: '
+              'forward_matmul_flops_per_image counts convolutions and matmuls '
+              '(the reference counter\'s rule, see lgpn_jax/flops.py); '
+              'forward_flops_per_image is XLA cost_analysis of the lowered, '
+              'uncompiled module (every op)')
 
 
 @dataclasses.dataclass
@@ -182,20 +185,20 @@ def build_program(config, mesh, adjacency) -> _Program:
 
 
 def forward_flops_per_image(model, abstract_state, image_size, adjacency):
-  """XLA's FLOP count of one image's inference forward pass (or None)."""
+  """(conv + matmul FLOPs, XLA's all-op FLOPs) of one image's inference
+  forward pass; either may be None when it cannot be estimated."""
   variables = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype),
                            abstract_state.variables)
   image = jax.ShapeDtypeStruct((1, image_size, image_size, 3), jnp.float32)
-  fwd = jax.jit(lambda v, x: model.apply(v, x, jnp.asarray(adjacency),
-                                         train=False))
-  try:
-    cost = fwd.lower(variables, image).cost_analysis()
-  except Exception:  # noqa: BLE001 (a missing estimate must not stop training)
-    return None
-  if isinstance(cost, (list, tuple)):
-    cost = cost[0] if cost else None
-  flops = (cost or {}).get('flops')
-  return float(flops) if flops is not None and flops >= 0 else None
+  adjacency = jnp.asarray(adjacency)
+  fwd = lambda v, x: model.apply(v, x, adjacency, train=False)
+  counts = []
+  for count in (flops_lib.matmul_flops, flops_lib.xla_flops):
+    try:
+      counts.append(float(count(fwd, variables, image)))
+    except Exception:  # noqa: BLE001 (a missing estimate must not stop training)
+      counts.append(None)
+  return tuple(counts)
 
 
 # ---------------------------------------------------------------------- data
@@ -284,16 +287,18 @@ def train(config, fold_dir: str) -> TrainResult:
       _print(f'{prefix}: resumed from checkpoint step {start} in '
              f'{checkpoint.checkpoint_dir(fold_dir)}')
     if start == 0:
-      flops = forward_flops_per_image(prog.model, prog.abstract,
-                                      config.data.image_size, adjacency)
+      matmul, flops = forward_flops_per_image(prog.model, prog.abstract,
+                                              config.data.image_size, adjacency)
       info = dict(forward_flops_per_image=flops, flops_source=FLOPS_NOTE,
+                  forward_matmul_flops_per_image=matmul,
                   num_params=train_state.num_params(prog.abstract.params),
                   devices=mesh.size, processes=jax.process_count(),
                   global_batch=t.batch_size, parallel=t.parallel)
       writer.write(0, info)
       _print(f'{prefix}: {info["num_params"]:,} parameters; forward '
-             f'{(flops or float("nan")) / 1e9:.3f} GFLOPs/image (XLA, '
-             f'lowered, all ops); {mesh.size} devices on '
+             f'{(matmul or float("nan")) / 1e9:.3f} GFLOPs/image conv+matmul '
+             f'({(flops or float("nan")) / 1e9:.3f} XLA, all ops); '
+             f'{mesh.size} devices on '
              f'{jax.process_count()} process(es); global batch '
              f'{t.batch_size}; {t.parallel}')
     if start >= t.num_steps:

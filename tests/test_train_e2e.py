@@ -63,6 +63,7 @@ def test_one_step_writes_the_fold_dir(config, tmp_path):
   assert [r['step'] for r in rows] == [0, 1]
   assert rows[0]['num_params'] > 0 and rows[0]['devices'] == 8
   assert rows[0]['forward_flops_per_image'] > 0
+  assert 0 < rows[0]['forward_matmul_flops_per_image'] < rows[0]['forward_flops_per_image']
   assert np.isfinite(rows[1]['loss']) and rows[1]['images_per_second'] > 0
   assert {'loss_node', 'loss_hierarchy', 'loss_artifact', 'learning_rate',
           'seconds_per_step', 'node_accuracy'} <= set(rows[1])
