@@ -44,7 +44,10 @@ def run(config, workdir: str, *, fold: int | None = None,
         all_folds: bool = False, num_images: int | None = None,
         aggregate_only: bool = False, builder=None) -> list[str]:
   """Evaluates as the flags ask; returns the JSON paths written."""
-  from lgpn_jax import evaluate
+  from lgpn_jax import evaluate, tasks
+  if tasks.is_classification(config):   # detection / attribution.
+    return _run_task(config, workdir, fold=fold, all_folds=all_folds,
+                     builder=builder)
   n = num_images or int(evaluate.settings(config)['num_images'])
   if aggregate_only and not all_folds:
     raise ValueError('--aggregate_only needs --all_folds')
@@ -73,6 +76,22 @@ def run(config, workdir: str, *, fold: int | None = None,
   print(f'saved {path}')
   return [path]
 
+
+
+def _run_task(config, workdir: str, *, fold, all_folds, builder) -> list[str]:
+  """Detection / attribution: ``<workdir>/fold{k}/eval_{task}.json``."""
+  import json
+  from lgpn_jax import task_eval
+  ks = present_folds(workdir) if all_folds else [
+      fold if fold is not None else int(config.fold)]
+  paths = []
+  for k in ks:
+    paths.append(task_eval.evaluate_task_fold(config, workdir, k,
+                                              builder=builder))
+    with open(paths[-1]) as f:
+      print(f'fold {k}: {task_eval.format_summary(json.load(f))}')
+    print(f'saved {paths[-1]}')
+  return paths
 
 
 def define_flags() -> dict:

@@ -15,6 +15,15 @@ def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = 0
   config.fold = 1                    # held-out test set, 1..4.
+  # 'model_parsing' (LGPN) | 'detection' | 'attribution' (GTC + FC head,
+  # lgpn_jax/tasks.py, docs/TASKS.md; configs/detection.py, attribution.py).
+  config.task = 'model_parsing'
+  td = config.task_data = ml_collections.ConfigDict()  # detection/attribution.
+  td.train_gms = ()                  # detection: GMs trained on (+ real).
+  td.test_gms = ()                   # detection: unseen GMs tested on.
+  td.attribution_gms = ()            # attribution: classes 1..k-1 (0 = real).
+  td.holdout_percent = 20            # % of a trained source's images tested.
+  td.real_fraction = ml_collections.config_dict.placeholder(float)  # None: natural.
 
   config.data = ml_collections.ConfigDict()
   config.data.dataset = 'red140'     # 'red140' (manual download) | 'synthetic'.

@@ -91,7 +91,8 @@ def progress_line(prefix: str, step: int, num_steps: int,
   eta = format_duration((num_steps - step) * seconds_per_step)
   return (f'{prefix} step {step}/{num_steps} ({100 * step / num_steps:.0f}%) '
           f'loss {metrics["loss"]:.4g} ({terms}) '
-          f'node_acc {metrics.get("node_accuracy", float("nan")):.3f} '
+          + (f'acc {metrics["accuracy"]:.3f} ' if 'accuracy' in metrics else
+             f'node_acc {metrics.get("node_accuracy", float("nan")):.3f} ') +
           f'lr {metrics["learning_rate"]:.2e} | '
           f'{images_per_second:.1f} img/s {seconds_per_step:.3f} s/step | '
           f'ETA {eta}')

@@ -105,3 +105,23 @@ def learned_masks(masks: Sequence[np.ndarray], labels: Sequence[str],
   fig.suptitle('learned adjacency (edge masks after each (un)pooling)',
                fontsize=8)
   return _save(fig, path)
+
+
+def confusion(matrix, names: Sequence[str], path: str, title: str = '') -> str:
+  """Row-normalised confusion matrix (rows true, columns predicted) with counts."""
+  m = np.asarray(matrix, float)
+  rates = m / np.maximum(m.sum(1, keepdims=True), 1)
+  k = len(names)
+  fig, ax = plt.subplots(figsize=(1.0 + 0.6 * k, 1.0 + 0.6 * k))
+  ax.imshow(rates, cmap='Blues', vmin=0, vmax=1)
+  for i in range(k):
+    for j in range(k):
+      ax.text(j, i, str(int(m[i, j])), ha='center', va='center', fontsize=7,
+              color='white' if rates[i, j] > 0.5 else 'black')
+  ticks = np.arange(k)
+  ax.set_xticks(ticks, [_short(n) for n in names], rotation=90, fontsize=7)
+  ax.set_yticks(ticks, [_short(n) for n in names], fontsize=7)
+  ax.set_xlabel('predicted')
+  ax.set_ylabel('true')
+  ax.set_title(title or 'attribution confusion matrix', fontsize=8)
+  return _save(fig, path)

@@ -65,7 +65,7 @@ import numpy as np
 
 from lgpn_jax import checkpoint, graphs, logging_utils, optim, parallel
 from lgpn_jax import flops as flops_lib
-from lgpn_jax import train_state, train_step
+from lgpn_jax import task_step, tasks, train_state, train_step
 from lgpn_jax.model import build_model
 
 RESUME_MODES = ('skip', 'reseed')
@@ -116,6 +116,8 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int) -> None:
       raise ValueError(f'train.{name} must be >= 1, got {t[name]}')
   if t.keep_checkpoints < 1:
     raise ValueError('train.keep_checkpoints must be >= 1')
+  if tasks.is_classification(config):
+    tasks.spec(config)   # unknown GM names fail here, with close matches.
 
 
 def training_model_config(config) -> ml_collections.ConfigDict:
@@ -145,6 +147,9 @@ def _program_key(config, mesh, adjacency) -> str:
                                         'weight_decay', 'b1', 'b2',
                                         'grad_clip_norm')},
                parallel=t.parallel,
+               task=tasks.task_of(config),
+               classes=(tasks.spec(config).num_classes
+                        if tasks.is_classification(config) else 0),
                devices=[d.id for d in mesh.devices.flat],
                adjacency=hashlib.sha1(np.ascontiguousarray(
                    adjacency, np.float32).tobytes()).hexdigest())
@@ -155,11 +160,17 @@ _PROGRAMS: dict[str, _Program] = {}   # compiled programs of this process.
 
 
 def _make_program(config, mesh, adjacency) -> _Program:
-  model = build_model(training_model_config(config))
   tx, schedule = optim.make_optimizer(config.train)
-  step = train_step.make_train_step(
-      model, tx, schedule, config.loss, adjacency,
-      train_step.hierarchy_targets(config.model))
+  if tasks.is_classification(config):   # detection / attribution.
+    from lgpn_jax.classifier import build_classifier
+    model = build_classifier(training_model_config(config),
+                             tasks.spec(config).num_classes)
+    step = task_step.make_task_train_step(model, tx, schedule, adjacency)
+  else:
+    model = build_model(training_model_config(config))
+    step = train_step.make_train_step(
+        model, tx, schedule, config.loss, adjacency,
+        train_step.hierarchy_targets(config.model))
   runner = parallel.DataParallel(step, mesh, config.train.parallel)
   init = jax.jit(train_state.init_fn(model, tx, config.data.image_size),
                  static_argnums=0, out_shardings=parallel.replicated(mesh))
@@ -235,6 +246,9 @@ def train_batches(config, builder, start_step: int) -> Iterator[dict]:
   seed = config.seed
   if start_step and t.resume_data == 'reseed':
     seed = (config.seed * 1_000_003 + start_step) % (2 ** 31 - 1)
+  if tasks.is_classification(config):
+    yield from _task_batches(config, builder, start_step, seed)
+    return
   it = pipeline.train_iterator(
       builder, config.fold, config.data.protocol, batch_size=t.batch_size,
       image_size=config.data.image_size, real_fraction=t.real_fraction,
@@ -245,6 +259,24 @@ def train_batches(config, builder, start_step: int) -> Iterator[dict]:
       next(it)
   for batch in it:
     yield {k: batch[k] for k in train_step.BATCH_KEYS}
+
+
+def _task_batches(config, builder, start_step: int, seed: int):
+  """train_batches of detection / attribution (lgpn_jax/tasks.py)."""
+  from input_pipeline import task_data  # TensorFlow is imported here only.
+  t = config.train
+  spec = tasks.spec(config)
+  it = task_data.train_iterator(
+      builder, spec.train_table, spec.train_by_hash, batch_size=t.batch_size,
+      image_size=config.data.image_size,
+      holdout_percent=config.task_data.holdout_percent,
+      real_fraction=config.task_data.real_fraction, seed=seed,
+      deterministic=t.deterministic_data)
+  if start_step and t.resume_data == 'skip':
+    for _ in range(start_step):
+      next(it)
+  for batch in it:
+    yield {k: batch[k] for k in task_step.BATCH_KEYS}
 
 
 # ------------------------------------------------------------------ training
@@ -385,6 +417,11 @@ def _optional(module: str):
 
 def evaluate(config, workdir: str, fold_dir: str) -> str | None:
   """Regression stage then evaluation of the fold, if that code exists."""
+  if tasks.is_classification(config):   # detection / attribution.
+    from lgpn_jax import task_eval
+    path = task_eval.evaluate_task_fold(config, workdir, config.fold)
+    _print(f'evaluation of fold {config.fold} ({config.task}): {path}')
+    return path
   regression = _optional('regression')
   evaluation = _optional('evaluate')
   if regression is None or evaluation is None:
