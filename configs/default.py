@@ -31,6 +31,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.manual_dir = ''        # RED140 images, for the first build.
   config.data.protocol = 'paper'     # 'paper' (drop "(R)" GMs from tests) | 'released'.
   config.data.image_size = 256
+  # Synthetic RED build options (None: the builder's defaults / image_size).
+  config.data.synthetic_image_size = ml_collections.config_dict.placeholder(int)
+  config.data.images_per_gm = ml_collections.config_dict.placeholder(int)
+  config.data.num_real = ml_collections.config_dict.placeholder(int)
 
   config.graph = ml_collections.ConfigDict()
   config.graph.tau = 0.45            # correlation-graph threshold P(j|i) >= tau.

@@ -197,29 +197,10 @@ def load_fold_model(config, fold_dir_path: str) -> FoldModel:
 
 
 def open_builder(config):
-  """The prepared data set named by ``config.data`` (built if needed).
-
-  Delegates to the trainer's ``data_builder`` (same build options as
-  training) when lgpn_jax/trainer.py exists.
-  """
-  try:
-    from lgpn_jax import trainer
-  except ModuleNotFoundError as e:
-    if e.name != 'lgpn_jax.trainer':
-      raise
-  else:
-    return trainer.data_builder(config)
-  from input_pipeline import build  # TensorFlow: only when data is read.
-  d = config.data
-  opts = {}
-  if d.dataset == 'synthetic':
-    opts['image_size'] = d.get('synthetic_image_size', d.image_size)
-    for k in ('images_per_gm', 'num_real'):
-      if d.get(k) is not None:
-        opts[k] = d[k]
-  return build.ensure_built(d.dataset, d.data_dir or None,
-                            manual_dir=d.get('manual_dir') or None,
-                            verbose=False, **opts)
+  """The prepared data set named by ``config.data`` (built if needed), with
+  the same build options as training (``trainer.data_builder``)."""
+  from lgpn_jax import trainer
+  return trainer.data_builder(config)
 
 
 def _iterator(config, state: FoldModel, builder, split: str, ev: dict):

@@ -217,16 +217,16 @@ def data_builder(config):
   """The prepared TFDS builder of config.data (building it if needed).
 
   Process 0 builds first; the others wait, then open the same build.
-  Synthetic build options come from config.data when present:
-  ``images_per_gm``, ``num_real`` (default: the builder's).
+  Synthetic build options come from config.data: ``synthetic_image_size``,
+  ``images_per_gm``, ``num_real`` (None: the builder's defaults).
   """
   from input_pipeline import build  # TensorFlow is imported here only.
   d = config.data
   opts = {}
   if d.dataset == 'synthetic':
-    opts['image_size'] = d.get('synthetic_image_size', d.image_size)
+    opts['image_size'] = d.synthetic_image_size or d.image_size
     for k in ('images_per_gm', 'num_real'):
-      if d.get(k) is not None:
+      if d[k] is not None:
         opts[k] = d[k]
   kwargs = dict(manual_dir=d.manual_dir or None, **opts)
   data_dir = d.data_dir or None
