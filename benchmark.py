@@ -128,8 +128,9 @@ class Bench:
         graphs.fold_correlation_graph(config.fold, config.graph.tau,
                                       config.data.protocol))
     x = jnp.zeros((1, self.size, self.size, 3))
+    # 'rbg': the initialisers compile ~3x faster than with threefry.
     self.variables = jax.jit(lambda x: self.model.init(
-        {'params': jax.random.key(0)}, x, self.adjacency))(x)
+        {'params': jax.random.key(0, impl='rbg')}, x, self.adjacency))(x)
     self.num_params = sum(int(np.prod(p.shape))
                           for p in jax.tree.leaves(self.variables['params']))
     self._forward = lambda v, x: self.model.apply(v, x, self.adjacency)[

@@ -14,8 +14,9 @@ ADJ = jnp.asarray(graphs.fold_correlation_graph(1))
 
 
 def init(net, shape, key=0):
-  return jax.jit(lambda x: net.init({'params': jax.random.key(key)}, x, ADJ))(
-      jnp.zeros(shape))
+  # 'rbg' keys compile the many initialisers ~3x faster than threefry.
+  rng = jax.random.key(key, impl='rbg')
+  return jax.jit(lambda x: net.init({'params': rng}, x, ADJ))(jnp.zeros(shape))
 
 
 def forward(net, variables, x):
@@ -201,7 +202,7 @@ def test_full_config_forward_compiles_at_256_on_cpu():
   net = build_model(default.get_config().model)
   x = jnp.zeros((1, 256, 256, 3))
   variables = jax.jit(
-      lambda x: net.init({'params': jax.random.key(0)}, x, ADJ))(x)
+      lambda x: net.init({'params': jax.random.key(0, impl='rbg')}, x, ADJ))(x)
   fwd = jax.jit(lambda v, x: net.apply(v, x, ADJ)['node_logits'])
   lowered = fwd.lower(variables, x)
   flops = lowered.cost_analysis()['flops']
