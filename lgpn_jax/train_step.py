@@ -63,13 +63,30 @@ def _accuracy_terms(outputs, batch):
 def make_train_step(model, tx: optax.GradientTransformation,
                     schedule: optax.Schedule, loss_cfg,
                     adjacency, targets, axis_name: str = AXIS) -> Callable:
-  """``step(state, batch, rng)`` for one device of axis ``axis_name``.
+  """``step(state, batch, rng)`` of model parsing for one device of axis
+  ``axis_name``.
 
   ``model`` must be built with ``bn_axis_name=axis_name``; ``adjacency`` is
   the fold's [N, N] graph (a constant of the step); ``batch`` holds
   ``BATCH_KEYS`` (and optionally 'mask'); ``rng`` is a replicated key.
   """
-  weights = losses.config_weights(loss_cfg)
+  return make_step(model, tx, schedule, adjacency,
+                   lambda outputs, batch: losses.loss_terms(outputs, batch,
+                                                            targets),
+                   losses.config_weights(loss_cfg), _accuracy_terms,
+                   axis_name)
+
+
+def make_step(model, tx: optax.GradientTransformation,
+              schedule: optax.Schedule, adjacency,
+              loss_terms: Callable, weights: Mapping[str, float],
+              accuracy_terms: Callable, axis_name: str = AXIS) -> Callable:
+  """The per-device step shared by every task.
+
+  ``loss_terms(outputs, batch)`` -> {name: (per-image value, weight)};
+  ``weights`` weighs the terms' means; ``accuracy_terms(outputs, batch)`` ->
+  (sums, counts) of the logged accuracies.
+  """
   adjacency = np.asarray(adjacency, np.float32)
 
   def step(state: TrainState, batch: Mapping, rng):
@@ -82,7 +99,7 @@ def make_train_step(model, tx: optax.GradientTransformation,
           {'params': params, 'batch_stats': state.batch_stats},
           batch['image'], adjacency, train=True,
           rngs={'dropout': dropout_rng}, mutable=['batch_stats'])
-      terms = losses.loss_terms(outputs, batch, targets)
+      terms = loss_terms(outputs, batch)
       sums = {k: jnp.sum(v) for k, (v, _) in terms.items()}
       counts = {k: lax.psum(lax.stop_gradient(jnp.sum(w)), axis_name)
                 for k, (_, w) in terms.items()}
@@ -97,8 +114,7 @@ def make_train_step(model, tx: optax.GradientTransformation,
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
 
-    acc_sums, acc_counts = _accuracy_terms(outputs, batch)
-    acc_sums, acc_counts = lax.psum((acc_sums, acc_counts), axis_name)
+    acc_sums, acc_counts = lax.psum(accuracy_terms(outputs, batch), axis_name)
     grad_norm = global_norm(grads)
     param_norm = global_norm(params)
     finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(
