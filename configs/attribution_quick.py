@@ -11,21 +11,10 @@ configs/detection_quick.py), trains the quickstart-size GTC + FC head for
 ``<workdir>/fold1/eval_attribution.json`` and the confusion-matrix PNG.
 """
 
-from configs import attribution, quickstart
+from configs import attribution, detection_quick
 
 
 def get_config(protocol: str = '1'):
-  config = quickstart.get_config()
-  paper = attribution.get_config(protocol)
-  config.task = paper.task
-  config.task_data = paper.task_data
+  config = detection_quick.quick_task(attribution.get_config(protocol))
   config.task_data.real_fraction = 0.2   # real is one class of 5-7.
-  config.data.image_size = 32
-  config.data.images_per_gm = 16
-  config.data.num_real = 320
-  t = config.train
-  t.num_steps = 300
-  t.lr_decay_steps = 100
-  t.warmup_steps = 20
-  t.checkpoint_every = 300
   return config

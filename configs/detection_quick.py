@@ -13,8 +13,14 @@ from configs import detection, quickstart
 
 
 def get_config():
+  return quick_task(detection.get_config())
+
+
+def quick_task(paper):
+  """The quickstart-size model and CPU schedule on the small synthetic build
+  (shared by configs/attribution_quick.py), with ``paper``'s task and data
+  selection."""
   config = quickstart.get_config()
-  paper = detection.get_config()
   config.task = paper.task
   config.task_data = paper.task_data
   config.data.image_size = 32
