@@ -33,10 +33,10 @@ import jax.numpy as jnp
 from ml_collections import config_flags
 import numpy as np
 
-from lgpn_jax import flops, graphs
+from lgpn_jax import flops, graphs, roofline
 from lgpn_jax.model import build_model
 
-SECTIONS = ('flops', 'latency', 'infer', 'train', 'pipeline')
+SECTIONS = ('flops', 'roofline', 'latency', 'infer', 'train', 'pipeline')
 _CONFIG = config_flags.DEFINE_config_file(
     'config', 'configs/default.py', 'Model config file (ml_collections).',
     lock_config=True)
@@ -49,6 +49,10 @@ _DTYPE = flags.DEFINE_enum('dtype', None, ['float32', 'bfloat16'],
 _PEAK = flags.DEFINE_float('peak_tflops', None,
                            'Device peak TFLOP/s for MFU (e.g. 989 for H100 '
                            'SXM bf16 dense); MFU is omitted without it.')
+_PEAK_TBPS = flags.DEFINE_float(
+    'peak_tbps', None, 'Device memory bandwidth, read + write, in TB/s, for '
+    '--what=roofline (with --peak_tflops; the H100 of PERF_NOTES.md measured '
+    '798 TFLOP/s bf16 matmul and 3.0 TB/s).')
 _ITERS = flags.DEFINE_integer('iters', 20, 'Timed iterations per measurement.')
 _WARMUP = flags.DEFINE_integer('warmup', 3, 'Untimed iterations after compile.')
 _LAT_ITERS = flags.DEFINE_integer('latency_iters', 100,
@@ -157,6 +161,37 @@ class Bench:
                     'conv + dense (the reference counter\'s rule); xla = XLA '
                     'cost analysis of the lowered module, every op'}
 
+  def roofline(self, batch: int) -> dict:
+    """Layer-wise floors (lgpn_jax/roofline.py) of the batch-1 and batch-
+    ``batch`` forward passes and of the trainer's step at ``batch``, with
+    XLA's unfused byte count of the same programs as the upper bound."""
+    if not (_PEAK.value and _PEAK_TBPS.value):
+      raise app.UsageError('--what=roofline needs --peak_tflops and '
+                           '--peak_tbps (an H100: 798 and 3.0, measured in '
+                           'PERF_NOTES.md)')
+    v = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
+                     self.variables)
+    out = {}
+    for name, b in (('forward_batch1', 1), (f'forward_batch{batch}', batch)):
+      x = jax.ShapeDtypeStruct((b, self.size, self.size, 3), jnp.float32)
+      out[name] = self._roof(roofline.trace(self._forward, v, x), b,
+                             flops.xla_bytes(self._forward, v, x))
+    prog, state, data, key = self._train_program(batch, abstract=True)
+    traced = roofline.trace(prog.runner.step, state, data, key)
+    unfused = flops.xla_bytes(prog.runner.step, state, data, key)
+    out[f'train_batch{batch}'] = self._roof(traced, batch, unfused)
+    return out
+
+  def _roof(self, traced: roofline.Program, images: int,
+            unfused_bytes) -> dict:
+    itemsize = jnp.dtype(self.config.model.dtype).itemsize
+    r = roofline.summarize(traced.ops, images, _PEAK.value, _PEAK_TBPS.value,
+                           sum(traced.normalized.values()) * itemsize)
+    r['normalizations'] = len(traced.normalized)
+    r['unfused_mbytes_per_image'] = (None if unfused_bytes is None
+                                     else unfused_bytes / images / 1e6)
+    return r
+
   def _compiled_forward(self, batch: int):
     x = self.images(batch)
     start = time.perf_counter()
@@ -182,18 +217,27 @@ class Bench:
             'peak_memory_gib': peak_memory_gib(),
             **self._mfu(batch / step, 1)}
 
-  def train(self, batch: int) -> dict:
-    """The trainer's own data-parallel step (optimizer update included) on
-    one device-resident global batch, over every device."""
+  def _train_program(self, batch: int, abstract: bool = False):
+    """(program, state, batch, key) of the trainer's own step at global batch
+    ``batch``; ``abstract``: shapes only, on a one-device shard_map mesh (for
+    tracing: the traced shapes are then those of the whole batch)."""
     from lgpn_jax import parallel, trainer  # the real train step.
     config = self.config.copy_and_resolve_references()
     config.train.batch_size = batch
-    if _PARALLEL.value:
+    if abstract:
+      config.train.parallel = 'shard_map'
+    elif _PARALLEL.value:
       config.train.parallel = _PARALLEL.value
-    mesh = parallel.make_mesh()
+    mesh = parallel.make_mesh(jax.devices()[:1] if abstract else None)
     trainer.check_config(config, mesh.size)
     adjacency = np.asarray(self.adjacency)
     prog = trainer.build_program(config, mesh, adjacency)
+    if abstract:
+      shapes = {'image': ((batch, self.size, self.size, 3), jnp.float32),
+                'label': ((batch, 55), jnp.float32),
+                'is_generated': ((batch,), jnp.int32)}
+      data = {k: jax.ShapeDtypeStruct(*v) for k, v in shapes.items()}
+      return prog, prog.abstract, data, jax.random.key(0)
     runner = prog.runner
     state = runner.put_state(
         prog.init(0, parallel.replicate(adjacency, mesh)))
@@ -203,8 +247,14 @@ class Bench:
                                  ).astype(np.float32),
             'label': rng.integers(0, 2, (local, 55)).astype(np.float32),
             'is_generated': (np.arange(local) % 4 != 0).astype(np.int32)}
-    device_batch = runner.put_batch(host)
-    key = runner.put_rng(jax.random.key(0))
+    return (prog, state, runner.put_batch(host),
+            runner.put_rng(jax.random.key(0)))
+
+  def train(self, batch: int) -> dict:
+    """The trainer's own data-parallel step (optimizer update included) on
+    one device-resident global batch, over every device."""
+    prog, state, device_batch, key = self._train_program(batch)
+    runner, mesh = prog.runner, prog.runner.mesh
     start = time.perf_counter()
     state, metrics = runner(state, device_batch, key)
     jax.block_until_ready(metrics)
@@ -220,7 +270,7 @@ class Bench:
     finite = runner.metrics(metrics)['finite'] == 1.0
     return {'batch': batch, 'img_s': batch / step, 'step_ms': step * 1e3,
             'img_s_per_device': batch / step / mesh.size,
-            'devices': mesh.size, 'parallel': config.train.parallel,
+            'devices': mesh.size, 'parallel': runner.mode,
             'first_step_s': first_s, 'finite_loss': bool(finite),
             'peak_memory_gib': peak_memory_gib(),
             **self._mfu(batch / step, 3)}
@@ -240,6 +290,19 @@ def print_table(result: dict) -> None:
                  f'{f["matmul_gflops"]:.2f} (+{f["resize_gflops"]:.2f} resize);'
                  f' XLA {f["xla_gflops"] or float("nan"):.2f};'
                  f' reference {f["reference_gflops"]}'))
+  for name, r in result.get('roofline', {}).items():
+    rows.append((f'roofline {name}',
+                 f'floor {r["floor_us_per_image"]:.0f} us/image '
+                 f'({r["floor_img_s"]:.0f} img/s; {r["gflops_per_image"]:.1f} '
+                 f'GFLOPs, {r["mbytes_per_image"]:.0f} MB/image moved at '
+                 f'least, {r["memory_bound_fraction"]:.0%} of the floor '
+                 'memory-bound)'))
+    if r['normalizations']:
+      rows.append((f'  + training BatchNorm', f'floor '
+                   f'{r["floor_with_bn_us_per_image"]:.0f} us/image '
+                   f'({r["floor_with_bn_img_s"]:.0f} img/s; '
+                   f'+{r["bn_extra_mbytes_per_image"]:.0f} MB/image over '
+                   f'{r["normalizations"]} normalizations)'))
   if 'latency' in result:
     l = result['latency']
     rows.append(('latency batch 1', f'median {l["median_ms"]:.2f} ms, '
@@ -273,6 +336,8 @@ def run(config, what, batch_sizes) -> dict:
             'inputs': 'synthetic, device-resident (no input pipeline)'}
   if 'flops' in what or 'infer' in what or 'train' in what:
     result['flops'] = bench.flops()
+  if 'roofline' in what:
+    result['roofline'] = bench.roofline(max(batch_sizes))
   if 'latency' in what:
     result['latency'] = bench.latency()
   if 'infer' in what:

@@ -14,22 +14,28 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import jax
+import jax.extend  # noqa: F401 (makes jax.extend.core available)
 import numpy as np
 
 
-def _conv_flops(eqn) -> int:
+def conv_flops(eqn) -> int:
   lhs, rhs = (v.aval for v in eqn.invars[:2])
   out = eqn.outvars[0].aval
   dn = eqn.params['dimension_numbers']
   groups = eqn.params['feature_group_count'] * eqn.params['batch_group_count']
   # Each output element needs (kernel spatial size x input features / groups)
-  # multiply-adds.
+  # multiply-adds. An input dilated by d (the backward pass of a stride-d
+  # convolution) has zeros in all but 1/d of its positions per axis, and those
+  # products are not counted: a backward pass then costs 2x its forward pass,
+  # as PyTorch's FlopCounterMode counts it.
   kernel_spatial = int(np.prod([rhs.shape[d] for d in dn.rhs_spec[2:]]))
   in_features = lhs.shape[dn.lhs_spec[1]]
-  return 2 * int(np.prod(out.shape)) * kernel_spatial * in_features // groups
+  dilation = int(np.prod(eqn.params.get('lhs_dilation') or (1,)))
+  return (2 * int(np.prod(out.shape)) * kernel_spatial * in_features
+          // (groups * dilation))
 
 
-def _dot_flops(eqn) -> int:
+def dot_flops(eqn) -> int:
   lhs = eqn.invars[0].aval
   out = eqn.outvars[0].aval
   (contract, _), _ = eqn.params['dimension_numbers']
@@ -37,7 +43,7 @@ def _dot_flops(eqn) -> int:
   return 2 * int(np.prod(out.shape)) * k
 
 
-def _sub_jaxprs(eqn):
+def sub_jaxprs(eqn):
   for value in eqn.params.values():
     values = value if isinstance(value, (list, tuple)) else (value,)
     for v in values:
@@ -51,11 +57,11 @@ def _count(jaxpr, counts: dict[str, int], in_resize: bool = False) -> None:
   for eqn in jaxpr.eqns:
     name = eqn.primitive.name
     if name == 'conv_general_dilated':
-      counts['conv'] += _conv_flops(eqn)
+      counts['conv'] += conv_flops(eqn)
     elif name == 'dot_general':
-      counts['resize' if in_resize else 'matmul'] += _dot_flops(eqn)
+      counts['resize' if in_resize else 'matmul'] += dot_flops(eqn)
     inner = in_resize or 'resize' in str(eqn.params.get('name', ''))
-    for sub in _sub_jaxprs(eqn):
+    for sub in sub_jaxprs(eqn):
       _count(sub, counts, inner)
 
 
@@ -75,10 +81,20 @@ def matmul_flops(fn: Callable, *args: Any) -> int:
   return counts['conv'] + counts['matmul']
 
 
-def xla_flops(fn: Callable, *args: Any) -> float | None:
-  """XLA's FLOP count of the lowered (uncompiled) ``jax.jit(fn)``; every op."""
+def _lowered_cost(fn: Callable, args, key: str) -> float | None:
   analysis = jax.jit(fn).lower(*args).cost_analysis()
   if isinstance(analysis, (list, tuple)):  # older jax returned one per device.
     analysis = analysis[0] if analysis else None
-  return None if not analysis or 'flops' not in analysis else float(
-      analysis['flops'])
+  return None if not analysis or key not in analysis else float(analysis[key])
+
+
+def xla_flops(fn: Callable, *args: Any) -> float | None:
+  """XLA's FLOP count of the lowered (uncompiled) ``jax.jit(fn)``; every op."""
+  return _lowered_cost(fn, args, 'flops')
+
+
+def xla_bytes(fn: Callable, *args: Any) -> float | None:
+  """XLA's bytes accessed by the lowered (uncompiled) ``jax.jit(fn)``: every
+  op reads its operands and writes its result, nothing fused (an upper
+  bound on the memory traffic of the compiled program)."""
+  return _lowered_cost(fn, args, 'bytes accessed')

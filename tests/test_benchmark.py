@@ -21,9 +21,9 @@ def test_benchmark_cpu_smoke_writes_every_field(tmp_path):
   env = dict(os.environ, PYTHONPATH=f'{tmp_path}{os.pathsep}{ROOT}')
   proc = subprocess.run(
       [sys.executable, 'benchmark.py', '--config=configs/tiny.py',
-       '--what=flops,latency,infer,train,pipeline', '--batch_sizes=4',
+       '--what=flops,roofline,latency,infer,train,pipeline', '--batch_sizes=4',
        '--iters=2', '--warmup=1', '--latency_iters=3', '--cpu_devices=2',
-       '--peak_tflops=1.0', f'--out={out}'],
+       '--peak_tflops=1.0', '--peak_tbps=0.1', f'--out={out}'],
       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0, proc.stderr[-3000:]
   result = json.loads(out.read_text())
@@ -35,6 +35,19 @@ def test_benchmark_cpu_smoke_writes_every_field(tmp_path):
   assert f['matmul_gflops'] == pytest.approx(f['conv_gflops']
                                              + f['dense_gflops'])
   assert 0 < f['matmul_gflops'] < f['xla_gflops']
+  roof = result['roofline']
+  assert set(roof) == {'forward_batch1', 'forward_batch4', 'train_batch4'}
+  fwd, train = roof['forward_batch4'], roof['train_batch4']
+  # Same matmuls as the flops section (which also counts the resize apart).
+  assert fwd['gflops_per_image'] == pytest.approx(
+      f['matmul_gflops'] + f['resize_gflops'])
+  assert fwd['normalizations'] == 0 and train['normalizations'] > 0
+  assert (train['floor_us_per_image'] < train['floor_with_bn_us_per_image']
+          and 2 * fwd['gflops_per_image'] < train['gflops_per_image']
+          < 3 * fwd['gflops_per_image'])
+  for r in roof.values():
+    assert 0 < r['mbytes_per_image'] < r['unfused_mbytes_per_image']
+    assert r['floor_img_s'] == pytest.approx(1e6 / r['floor_us_per_image'])
   lat = result['latency']
   assert 0 < lat['median_ms'] <= lat['p90_ms'] and lat['iters'] == 3
   (infer,) = result['infer']
