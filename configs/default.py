@@ -49,6 +49,9 @@ def get_config() -> ml_collections.ConfigDict:
   m.stage_sizes = (3, 4, 6, 3)       # ResNet-50.
   m.widths = (64, 128, 256, 512)
   m.pyramid_width = 64
+  # GTC high-res branch upsampling (same function): 'resize' = jax.image.resize
+  # (matmuls) | 'shifted' = fixed-weight shifted adds for integer factors.
+  m.upsample = 'resize'
   m.stem_bn = 'paper'                # 'released': the reference's double BN.
   m.bn_axis_name = ml_collections.config_dict.placeholder(str)
   m.remat = False                    # recompute bottleneck activations (memory).

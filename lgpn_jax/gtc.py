@@ -11,6 +11,8 @@ Input [B, H, W, 3] in [-1, 1]; output f [B, features]. See MODEL_SPEC.md:
 ``stem_bn='paper'`` normalises each stem branch with its own BatchNorm;
 ``'released'`` reproduces the authors' code, where the 5x5 branch passes
 through ``bn1_0`` and then ``bn1_1`` and the 3x3 branch is not normalised.
+``upsample`` picks how step 3 resizes: 'resize' (jax.image.resize) or
+'shifted' (fixed-weight shifted adds for integer factors; same function).
 Module names mirror the reference's parameter names (see ``convert.py``).
 """
 
@@ -27,12 +29,60 @@ from lgpn_jax.resnet import Stages, batch_norm, conv
 
 Dtype = Any
 STEM_BN_VARIANTS = ('paper', 'released')
+UPSAMPLE_METHODS = ('resize', 'shifted')
 
 
-def upsample_bilinear(x, height: int, width: int):
-  """Bilinear resize with half-pixel centres (PyTorch's align_corners=False)."""
+def _upsample_axis(x, factor: int, axis: int):
+  """Integer-factor bilinear upsampling along one axis, half-pixel centres.
+
+  Output index o = factor * k + p samples the source coordinate
+  (o + 0.5) / factor - 0.5 = k + f_p, f_p = (p + 0.5) / factor - 0.5, so phase
+  p is a fixed two-tap blend of x[k - 1], x[k] (f_p < 0) or x[k], x[k + 1]
+  (f_p > 0). The border row is replicated (PyTorch clamps the source index);
+  the phases are interleaved by stack + reshape. Slices, concatenations and
+  element-wise ops only: no gathers, no matmuls.
+  """
+  if factor == 1:
+    return x
+  n = x.shape[axis]
+  take = functools.partial(jax.lax.slice_in_dim, x, axis=axis)
+  prev = jnp.concatenate([take(0, 1), take(0, n - 1)], axis=axis)  # x[k-1]
+  nxt = jnp.concatenate([take(1, n), take(n - 1, n)], axis=axis)   # x[k+1]
+  phases = []
+  for p in range(factor):
+    f = (p + 0.5) / factor - 0.5
+    if f < 0:
+      phases.append(-f * prev + (1 + f) * x)
+    elif f > 0:
+      phases.append((1 - f) * x + f * nxt)
+    else:   # odd factors: the middle phase sits on the source sample.
+      phases.append(x)
+  out = jnp.stack(phases, axis=axis + 1)
+  shape = x.shape[:axis] + (n * factor,) + x.shape[axis + 1:]
+  return out.reshape(shape)
+
+
+def upsample_bilinear(x, height: int, width: int, method: str = 'resize'):
+  """Bilinear resize with half-pixel centres (PyTorch's align_corners=False).
+
+  ``method='resize'``: ``jax.image.resize`` (interpolation matmuls at HIGHEST
+  precision). ``'shifted'``: for integer factors (``height`` and ``width``
+  multiples of the input's), fixed-weight shifted adds along H then W,
+  computed in float32 and cast back to ``x.dtype`` -- the same function, with
+  no dot_general; other sizes fall back to ``jax.image.resize``.
+  """
+  if method not in UPSAMPLE_METHODS:
+    raise ValueError(f'upsample must be one of {UPSAMPLE_METHODS}, got '
+                     f'{method!r}')
   if x.shape[1:3] == (height, width):
     return x
+  in_h, in_w = x.shape[1:3]
+  if (method == 'shifted' and height >= in_h and width >= in_w
+      and height % in_h == 0 and width % in_w == 0):
+    y = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    y = _upsample_axis(y, height // in_h, axis=1)
+    y = _upsample_axis(y, width // in_w, axis=2)
+    return y.astype(x.dtype)
   shape = (x.shape[0], height, width, x.shape[3])
   return jax.image.resize(x, shape, 'bilinear').astype(x.dtype)
 
@@ -44,6 +94,7 @@ class GTC(nn.Module):
   widths: Sequence[int] = (64, 128, 256, 512)
   pyramid_width: int = 64
   stem_bn: str = 'paper'
+  upsample: str = 'resize'   # | 'shifted' (see upsample_bilinear).
   dtype: Dtype = jnp.float32
   bn_axis_name: str | None = None
   remat: bool = False   # recompute bottleneck activations in the backward pass.
@@ -52,6 +103,9 @@ class GTC(nn.Module):
   def __call__(self, x, train: bool):
     if self.stem_bn not in STEM_BN_VARIANTS:
       raise ValueError(f'stem_bn must be one of {STEM_BN_VARIANTS}')
+    if self.upsample not in UPSAMPLE_METHODS:
+      raise ValueError(f'upsample must be one of {UPSAMPLE_METHODS}, got '
+                       f'{self.upsample!r}')
     bn = functools.partial(batch_norm, train, self.bn_axis_name, self.dtype)
     cv = functools.partial(conv, dtype=self.dtype)
     x = x.astype(self.dtype)
@@ -76,7 +130,8 @@ class GTC(nn.Module):
     hires = c1
     for k, c in enumerate(pyramid):
       lateral = cv(self.pyramid_width, 1, bias=True, name=f'latlayer{k}')(c)
-      hires = upsample_bilinear(lateral, height, width) + hires
+      hires = upsample_bilinear(lateral, height, width,
+                                self.upsample) + hires
 
     for k in range(3):
       hires = cv(self.pyramid_width, 3, 2, bias=True,

@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from lgpn_jax import gcn
-from lgpn_jax.gtc import GTC
+from lgpn_jax.gtc import GTC, UPSAMPLE_METHODS
 from lgpn_jax.node_heads import MLP, NodeHeads
 from lgpn_jax.resnet import ResNet50
 
@@ -58,13 +58,19 @@ class LGPN(nn.Module):
                 masks=graph.masks)
 
 
+def _upsample(cfg) -> str:
+  # Configs saved before the field existed (a fold's config.json) mean 'resize'.
+  return cfg.get('upsample', 'resize')
+
+
 def _backbone(cfg, dtype) -> nn.Module:
   common = dict(features=cfg.feature_dim, stem_width=cfg.stem_width,
                 stage_sizes=tuple(cfg.stage_sizes), widths=tuple(cfg.widths),
                 dtype=dtype, bn_axis_name=cfg.bn_axis_name,
                 remat=cfg.remat)
   if cfg.backbone == 'gtc':
-    return GTC(pyramid_width=cfg.pyramid_width, stem_bn=cfg.stem_bn, **common)
+    return GTC(pyramid_width=cfg.pyramid_width, stem_bn=cfg.stem_bn,
+               upsample=_upsample(cfg), **common)
   return ResNet50(**common)
 
 
@@ -92,6 +98,9 @@ def build_model(cfg: Mapping[str, Any]) -> LGPN:
     if cfg[field] not in allowed:
       raise ValueError(f'model.{field} must be one of {allowed}, '
                        f'got {cfg[field]!r}')
+  if _upsample(cfg) not in UPSAMPLE_METHODS:
+    raise ValueError(f'model.upsample must be one of {UPSAMPLE_METHODS}, '
+                     f'got {_upsample(cfg)!r}')
   dtype = DTYPES[cfg.dtype]
   return LGPN(backbone=_backbone(cfg, dtype), graph_head=_head(cfg),
               num_nodes=cfg.num_nodes, node_dim=cfg.node_dim,
