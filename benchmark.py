@@ -21,6 +21,7 @@ x3 for training (forward + two backward matmuls per forward matmul).
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -33,7 +34,7 @@ import jax.numpy as jnp
 from ml_collections import config_flags
 import numpy as np
 
-from lgpn_jax import flops, graphs, roofline
+from lgpn_jax import flops, graphs, roofline, trace_summary
 from lgpn_jax.model import build_model
 
 SECTIONS = ('flops', 'roofline', 'latency', 'infer', 'train', 'pipeline')
@@ -67,6 +68,12 @@ _PIPE_DATASET = flags.DEFINE_string('pipeline_dataset', 'synthetic',
 _PARALLEL = flags.DEFINE_enum('parallel', None, ['shard_map', 'pmap'],
                               'Data-parallel wrapper of the train step '
                               "(default: the config's train.parallel).")
+_PROFILE_DIR = flags.DEFINE_string(
+    'profile_dir', '', 'If set, write a jax.profiler trace of --profile_steps '
+    'train steps (after the timed ones, largest batch) here; open it with '
+    'TensorBoard\'s profile plugin or xprof.')
+_PROFILE_STEPS = flags.DEFINE_integer('profile_steps', 3,
+                                      'Train steps in the --profile_dir trace.')
 _CPU_DEVICES = flags.DEFINE_integer(
     'cpu_devices', 0, 'Simulate this many CPU devices (scaling check on a '
     'machine without accelerators); 0 = leave JAX alone.')
@@ -250,9 +257,10 @@ class Bench:
     return (prog, state, runner.put_batch(host),
             runner.put_rng(jax.random.key(0)))
 
-  def train(self, batch: int) -> dict:
+  def train(self, batch: int, profile: bool = False) -> dict:
     """The trainer's own data-parallel step (optimizer update included) on
-    one device-resident global batch, over every device."""
+    one device-resident global batch, over every device; ``profile``: then
+    trace a few more steps into --profile_dir."""
     prog, state, device_batch, key = self._train_program(batch)
     runner, mesh = prog.runner, prog.runner.mesh
     start = time.perf_counter()
@@ -268,6 +276,11 @@ class Bench:
     t = time_calls(one_step, _ITERS.value, _WARMUP.value)
     step = float(np.median(t))
     finite = runner.metrics(metrics)['finite'] == 1.0
+    if profile:
+      os.makedirs(_PROFILE_DIR.value, exist_ok=True)
+      with jax.profiler.trace(_PROFILE_DIR.value):
+        for _ in range(_PROFILE_STEPS.value):
+          jax.block_until_ready(one_step())
     return {'batch': batch, 'img_s': batch / step, 'step_ms': step * 1e3,
             'img_s_per_device': batch / step / mesh.size,
             'devices': mesh.size, 'parallel': runner.mode,
@@ -317,6 +330,15 @@ def print_table(result: dict) -> None:
       rows.append((f'{kind} batch {r["batch"]}',
                    f'{r["img_s"]:.1f} img/s ({r["step_ms"]:.1f} ms/step'
                    f'{per_dev}{mem_s}{extra})'))
+  if 'profile' in result:
+    p = result['profile']
+    rows.append((f'profile ({p["source"]})',
+                 f'{p["total_ms"]:.1f} ms over {_PROFILE_STEPS.value} steps; '
+                 + ', '.join(f'{k} {v["share"]:.0%}'
+                             for k, v in p['kinds'].items())))
+    for op in p['top'][:8]:
+      rows.append(('', f'{op["share"]:6.1%} {op["ms"]:8.2f} ms x{op["count"]}'
+                   f' {op["name"][:60]}'))
   width = max(len(k) for k, _ in rows)
   print(f'{result["device"]["device_kind"]} x{result["device"]["num_devices"]}, '
         f'dtype {result["dtype"]}, image {result["image_size"]}')
@@ -343,7 +365,12 @@ def run(config, what, batch_sizes) -> dict:
   if 'infer' in what:
     result['infer'] = [bench.infer(b) for b in batch_sizes]
   if 'train' in what:
-    result['train'] = [bench.train(b) for b in batch_sizes]
+    result['train'] = [
+        bench.train(b, profile=bool(_PROFILE_DIR.value)
+                    and b == max(batch_sizes)) for b in batch_sizes]
+    if _PROFILE_DIR.value:
+      result['profile'] = trace_summary.summarize(
+          trace_summary.latest_trace(_PROFILE_DIR.value))
   if 'pipeline' in what:
     result['pipeline'] = pipeline_section()
   return result

@@ -23,7 +23,8 @@ def test_benchmark_cpu_smoke_writes_every_field(tmp_path):
       [sys.executable, 'benchmark.py', '--config=configs/tiny.py',
        '--what=flops,roofline,latency,infer,train,pipeline', '--batch_sizes=4',
        '--iters=2', '--warmup=1', '--latency_iters=3', '--cpu_devices=2',
-       '--peak_tflops=1.0', '--peak_tbps=0.1', f'--out={out}'],
+       '--peak_tflops=1.0', '--peak_tbps=0.1', f'--profile_dir={tmp_path}/prof',
+       f'--out={out}'],
       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0, proc.stderr[-3000:]
   result = json.loads(out.read_text())
@@ -60,6 +61,7 @@ def test_benchmark_cpu_smoke_writes_every_field(tmp_path):
   assert train['devices'] == 2 and train['finite_loss']
   assert train['img_s_per_device'] == pytest.approx(train['img_s'] / 2)
   assert 'skipped' in result['pipeline']
+  assert result['profile']['total_ms'] > 0 and result['profile']['top']
   assert 'train batch 4' in proc.stdout
 
 
