@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast quickstart clean
+.PHONY: install test test-fast quickstart gpu-wheels clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ test-fast: $(STAMP)
 ## Builds the synthetic data set, trains and evaluates on it (CPU, minutes).
 quickstart: $(STAMP)
 	$(PY) train.py --config=configs/quickstart.py --workdir=runs/quickstart
+
+## Wheels of what the GPU machine's image lacks, for scripts/benchmark_gpu.sh
+## (carried as .whl; see docs/PERFORMANCE.md). Needs pip's index, not a GPU.
+gpu-wheels:
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+	    --implementation cp --platform manylinux2014_x86_64 -d .whl \
+	    "ml_collections>=1.0,<2"
 
 clean:
 	rm -rf $(VENV) runs
