@@ -178,23 +178,30 @@ class Bench:
                            'PERF_NOTES.md)')
     v = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
                      self.variables)
+    # The normalized tensors are found in the training program (batch
+    # statistics); inference normalizes the same tensors per image.
+    prog, state, data, key = self._train_program(batch, abstract=True)
+    traced = roofline.trace(prog.runner.step, state, data, key)
+    per_image = sum(traced.normalized.values()) / batch
+    unfused = flops.xla_bytes(prog.runner.step, state, data, key)
     out = {}
     for name, b in (('forward_batch1', 1), (f'forward_batch{batch}', batch)):
       x = jax.ShapeDtypeStruct((b, self.size, self.size, 3), jnp.float32)
-      out[name] = self._roof(roofline.trace(self._forward, v, x), b,
-                             flops.xla_bytes(self._forward, v, x))
-    prog, state, data, key = self._train_program(batch, abstract=True)
-    traced = roofline.trace(prog.runner.step, state, data, key)
-    unfused = flops.xla_bytes(prog.runner.step, state, data, key)
-    out[f'train_batch{batch}'] = self._roof(traced, batch, unfused)
+      out[name] = self._roof(
+          roofline.trace(self._forward, v, x).ops, b, per_image * b,
+          roofline.INFER_BN_PASSES, flops.xla_bytes(self._forward, v, x))
+    out[f'train_batch{batch}'] = self._roof(
+        traced.ops, batch, per_image * batch, roofline.TRAIN_BN_PASSES,
+        unfused)
+    out['normalizations'] = len(traced.normalized)
     return out
 
-  def _roof(self, traced: roofline.Program, images: int,
+  def _roof(self, ops, images: int, normalized: float, passes: int,
             unfused_bytes) -> dict:
     itemsize = jnp.dtype(self.config.model.dtype).itemsize
-    r = roofline.summarize(traced.ops, images, _PEAK.value, _PEAK_TBPS.value,
-                           sum(traced.normalized.values()) * itemsize)
-    r['normalizations'] = len(traced.normalized)
+    r = roofline.summarize(ops, images, _PEAK.value, _PEAK_TBPS.value,
+                           int(normalized * itemsize), passes)
+    r['bn_passes'] = passes
     r['unfused_mbytes_per_image'] = (None if unfused_bytes is None
                                      else unfused_bytes / images / 1e6)
     return r
@@ -303,19 +310,22 @@ def print_table(result: dict) -> None:
                  f'{f["matmul_gflops"]:.2f} (+{f["resize_gflops"]:.2f} resize);'
                  f' XLA {f["xla_gflops"] or float("nan"):.2f};'
                  f' reference {f["reference_gflops"]}'))
-  for name, r in result.get('roofline', {}).items():
+  roof = dict(result.get('roofline', {}))
+  normalizations = roof.pop('normalizations', 0)
+  for name, r in roof.items():
     rows.append((f'roofline {name}',
                  f'floor {r["floor_us_per_image"]:.0f} us/image '
                  f'({r["floor_img_s"]:.0f} img/s; {r["gflops_per_image"]:.1f} '
                  f'GFLOPs, {r["mbytes_per_image"]:.0f} MB/image moved at '
                  f'least, {r["memory_bound_fraction"]:.0%} of the floor '
                  'memory-bound)'))
-    if r['normalizations']:
-      rows.append((f'  + training BatchNorm', f'floor '
+    if normalizations:
+      rows.append(('  + BatchNorm passes', f'floor '
                    f'{r["floor_with_bn_us_per_image"]:.0f} us/image '
                    f'({r["floor_with_bn_img_s"]:.0f} img/s; '
-                   f'+{r["bn_extra_mbytes_per_image"]:.0f} MB/image over '
-                   f'{r["normalizations"]} normalizations)'))
+                   f'+{r["bn_extra_mbytes_per_image"]:.0f} MB/image: '
+                   f'{r["bn_passes"]} passes over {normalizations} '
+                   'normalized tensors)'))
   if 'latency' in result:
     l = result['latency']
     rows.append(('latency batch 1', f'median {l["median_ms"]:.2f} ms, '

@@ -119,17 +119,25 @@ def floor_seconds(op: Op, peak_flops: float, peak_bw: float) -> float:
   return max(op.flops / peak_flops, op.bytes / peak_bw)
 
 
+TRAIN_BN_PASSES = 8
+INFER_BN_PASSES = 2
+
+
 def summarize(ops: list[Op], images: int, peak_tflops: float,
-              peak_tbps: float, normalized_bytes: int = 0) -> dict:
+              peak_tbps: float, normalized_bytes: int = 0,
+              bn_passes: int = TRAIN_BN_PASSES) -> dict:
   """Per-image totals, the floor, and a per-group table sorted by floor.
 
   ``peak_tflops``: the matrix units' rate; ``peak_tbps``: memory bandwidth,
   read + write, in TB/s. ``normalized_bytes``: the size of the tensors that
-  training-mode BatchNorm normalizes (stored in the activation dtype). Each
-  costs at least 8 passes beyond the convolutions' own reads and writes,
-  which no convolution library call absorbs: forward, one read for the
-  statistics and a read + write to normalize (and ReLU); backward, two reads
-  for the gradient statistics and two reads + a write for the input gradient.
+  BatchNorm normalizes (stored in the activation dtype), each costing
+  ``bn_passes`` passes beyond the convolutions' own reads and writes, which
+  no convolution library call absorbs. Training: 8 (forward, one read for
+  the statistics and a read + write to normalize and ReLU; backward, two
+  reads for the gradient statistics and two reads + a write for the input
+  gradient). Inference with running statistics: 2 (the per-channel
+  scale-and-shift + ReLU pass, unless the scale is folded into the
+  convolution's weights, leaving a bias + ReLU that cuDNN fuses).
   ``floor_with_bn`` adds that traffic at full bandwidth.
   """
   pf, pb = peak_tflops * 1e12, peak_tbps * 1e12
@@ -153,7 +161,8 @@ def summarize(ops: list[Op], images: int, peak_tflops: float,
   floor = sum(floor_seconds(op, pf, pb) for op in ops)
   memory_time = sum(floor_seconds(op, pf, pb) for op in ops
                     if op.bytes / pb > op.flops / pf)
-  bn_seconds = 8 * normalized_bytes / pb
+  bn_bytes = bn_passes * normalized_bytes
+  bn_seconds = bn_bytes / pb
   return {'images': images, 'peak_tflops': peak_tflops,
           'peak_tbps': peak_tbps, 'heavy_ops': len(ops),
           'gflops_per_image': total_f / images / 1e9,
@@ -163,7 +172,7 @@ def summarize(ops: list[Op], images: int, peak_tflops: float,
           'floor_us_per_image': floor / images * 1e6,
           'floor_img_s': images / floor if floor else None,
           'memory_bound_fraction': memory_time / floor if floor else 0.0,
-          'bn_extra_mbytes_per_image': 8 * normalized_bytes / images / 1e6,
+          'bn_extra_mbytes_per_image': bn_bytes / images / 1e6,
           'floor_with_bn_us_per_image': (floor + bn_seconds) / images * 1e6,
           'floor_with_bn_img_s': (images / (floor + bn_seconds)
                                   if floor + bn_seconds else None),
