@@ -55,6 +55,10 @@ def get_config() -> ml_collections.ConfigDict:
   m.stem_bn = 'paper'                # 'released': the reference's double BN.
   m.bn_axis_name = ml_collections.config_dict.placeholder(str)
   m.remat = False                    # recompute bottleneck activations (memory).
+  # Inference only: BatchNorm folded into the preceding convolutions (kernel
+  # and bias; lgpn_jax/bn_fold.fold_variables maps trained variables to it).
+  # Same function in eval mode; train=True raises. Training keeps False.
+  m.fold_bn = False
   m.head_hidden = 512
   m.node_dim = 128
   m.node_classifier = 'sigmoid'      # 'softmax': 2-way per node (released).

@@ -11,6 +11,8 @@ Input [B, H, W, 3] in [-1, 1]; output f [B, features]. See MODEL_SPEC.md:
 ``stem_bn='paper'`` normalises each stem branch with its own BatchNorm;
 ``'released'`` reproduces the authors' code, where the 5x5 branch passes
 through ``bn1_0`` and then ``bn1_1`` and the 3x3 branch is not normalised.
+``fold_bn=True``: the inference-only folded form (every convolution followed
+by BatchNorm gets a bias, the BatchNorms go; ``lgpn_jax/bn_fold.py``).
 ``upsample`` picks how step 3 resizes: 'resize' (jax.image.resize) or
 'shifted' (fixed-weight shifted adds for integer factors; same function).
 Module names mirror the reference's parameter names (see ``convert.py``).
@@ -25,7 +27,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from lgpn_jax.resnet import Stages, batch_norm, conv
+from lgpn_jax.resnet import (Stages, check_not_folded_training, conv,
+                             norm_layers)
 
 Dtype = Any
 STEM_BN_VARIANTS = ('paper', 'released')
@@ -98,6 +101,7 @@ class GTC(nn.Module):
   dtype: Dtype = jnp.float32
   bn_axis_name: str | None = None
   remat: bool = False   # recompute bottleneck activations in the backward pass.
+  fold_bn: bool = False  # inference-only folded form (see the module doc).
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -106,24 +110,29 @@ class GTC(nn.Module):
     if self.upsample not in UPSAMPLE_METHODS:
       raise ValueError(f'upsample must be one of {UPSAMPLE_METHODS}, got '
                        f'{self.upsample!r}')
-    bn = functools.partial(batch_norm, train, self.bn_axis_name, self.dtype)
+    check_not_folded_training(self.fold_bn, train, 'GTC')
+    conv_bn, bn = norm_layers(self.fold_bn, train, self.bn_axis_name,
+                              self.dtype)
     cv = functools.partial(conv, dtype=self.dtype)
+    released = self.stem_bn == 'released'
     x = x.astype(self.dtype)
     height, width = x.shape[1:3]
 
-    s7 = bn(name='bn1')(cv(self.stem_width, 7, name='conv1')(x))
-    s5 = bn(name='bn1_0')(cv(self.stem_width, 5, name='conv1_0')(x))
-    s3 = cv(self.stem_width, 3, name='conv1_1')(x)
-    if self.stem_bn == 'released':
+    s7 = bn(name='bn1')(conv_bn(self.stem_width, 7, name='conv1')(x))
+    s5 = bn(name='bn1_0')(conv_bn(self.stem_width, 5, name='conv1_0')(x))
+    # 'released': no BatchNorm after conv1_1, so no bias in the folded form.
+    s3 = (cv if released else conv_bn)(self.stem_width, 3, name='conv1_1')(x)
+    if released:
       s5 = bn(name='bn1_1')(s5)
     else:
       s3 = bn(name='bn1_1')(s3)
     stem = nn.relu(jnp.concatenate([s7, s5, s3], axis=-1))
-    stem = cv(self.stem_width, 1, groups=2, name='stem_merge_conv')(stem)
+    stem = conv_bn(self.stem_width, 1, groups=2, name='stem_merge_conv')(stem)
     c1 = nn.relu(bn(name='stem_merge_bn')(stem))
 
     pyramid = Stages(self.stage_sizes, self.widths, self.dtype,
-                     self.bn_axis_name, self.remat, name='stages')(c1, train)
+                     self.bn_axis_name, self.remat, self.fold_bn,
+                     name='stages')(c1, train)
 
     # Lateral 1x1 convolutions run at each stage's own resolution, then the
     # (linear) bilinear upsampling; same result as upsample-then-convolve.
@@ -140,7 +149,8 @@ class GTC(nn.Module):
 
     c5 = pyramid[-1]
     merged = jnp.concatenate([hires, c5], axis=-1)
-    merged = cv(c5.shape[-1], 1, groups=2, name='conv_smooth_last_conv')(merged)
+    merged = conv_bn(c5.shape[-1], 1, groups=2,
+                     name='conv_smooth_last_conv')(merged)
     merged = nn.relu(bn(name='conv_smooth_last_bn')(merged))
     pooled = jnp.mean(merged.astype(jnp.float32), axis=(1, 2))
     return nn.Dense(self.features, dtype=self.dtype, name='fc')(pooled)

@@ -64,10 +64,11 @@ def _upsample(cfg) -> str:
 
 
 def _backbone(cfg, dtype) -> nn.Module:
+  # fold_bn: absent from configs saved before the field existed (= False).
   common = dict(features=cfg.feature_dim, stem_width=cfg.stem_width,
                 stage_sizes=tuple(cfg.stage_sizes), widths=tuple(cfg.widths),
                 dtype=dtype, bn_axis_name=cfg.bn_axis_name,
-                remat=cfg.remat)
+                remat=cfg.remat, fold_bn=bool(cfg.get('fold_bn', False)))
   if cfg.backbone == 'gtc':
     return GTC(pyramid_width=cfg.pyramid_width, stem_bn=cfg.stem_bn,
                upsample=_upsample(cfg), **common)
