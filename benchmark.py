@@ -34,7 +34,7 @@ import jax.numpy as jnp
 from ml_collections import config_flags
 import numpy as np
 
-from lgpn_jax import flops, graphs, roofline, trace_summary
+from lgpn_jax import bn_fold, flops, graphs, roofline, trace_summary
 from lgpn_jax.model import build_model
 
 SECTIONS = ('flops', 'roofline', 'latency', 'infer', 'train', 'pipeline')
@@ -132,8 +132,13 @@ class Bench:
   """Holds the model, its variables and the fold graph for every section."""
 
   def __init__(self, config):
-    self.config = config
-    self.model = build_model(config.model)
+    # model.fold_bn is inference-only: the trainer's step trains the ordinary
+    # model, the forward sections run its BatchNorm-folded form.
+    self.fold_bn = bool(config.model.get('fold_bn', False))
+    self.config = config.copy_and_resolve_references()
+    with self.config.unlocked():
+      self.config.model.fold_bn = False
+    self.model = build_model(self.config.model)
     self.size = config.data.image_size
     self.adjacency = jnp.asarray(
         graphs.fold_correlation_graph(config.fold, config.graph.tau,
@@ -144,6 +149,9 @@ class Bench:
         {'params': jax.random.key(0, impl='rbg')}, x, self.adjacency))(x)
     self.num_params = sum(int(np.prod(p.shape))
                           for p in jax.tree.leaves(self.variables['params']))
+    if self.fold_bn:
+      self.model, self.variables = bn_fold.folded(self.config.model,
+                                                  self.variables)
     self._forward = lambda v, x: self.model.apply(v, x, self.adjacency)[
         'node_logits']
     self.matmul_flops = None
@@ -189,7 +197,8 @@ class Bench:
       x = jax.ShapeDtypeStruct((b, self.size, self.size, 3), jnp.float32)
       out[name] = self._roof(
           roofline.trace(self._forward, v, x).ops, b, per_image * b,
-          roofline.INFER_BN_PASSES, flops.xla_bytes(self._forward, v, x))
+          0 if self.fold_bn else roofline.INFER_BN_PASSES,
+          flops.xla_bytes(self._forward, v, x))
     out[f'train_batch{batch}'] = self._roof(
         traced.ops, batch, per_image * batch, roofline.TRAIN_BN_PASSES,
         unfused)
@@ -351,7 +360,8 @@ def print_table(result: dict) -> None:
                    f' {op["name"][:60]}'))
   width = max(len(k) for k, _ in rows)
   print(f'{result["device"]["device_kind"]} x{result["device"]["num_devices"]}, '
-        f'dtype {result["dtype"]}, image {result["image_size"]}')
+        f'dtype {result["dtype"]}, image {result["image_size"]}'
+        + (', BatchNorm folded for inference' if result.get('fold_bn') else ''))
   for k, v in rows:
     print(f'  {k:{width}s}  {v}')
 
@@ -364,6 +374,7 @@ def run(config, what, batch_sizes) -> dict:
   bench = Bench(config)
   result = {'device': device_info(), 'versions': versions(),
             'dtype': config.model.dtype, 'image_size': bench.size,
+            'fold_bn': bench.fold_bn,
             'parameters': bench.num_params,
             'inputs': 'synthetic, device-resident (no input pipeline)'}
   if 'flops' in what or 'infer' in what or 'train' in what:

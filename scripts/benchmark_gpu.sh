@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The issue-5 measurements on one GPU, in parts that each fit one 10-minute
+# The issue-5 measurements on one GPU, in five parts that each fit one 10-minute
 # call of the device tool; every JSON goes to $OUT (default: bench_out/).
 #
 #   bash scripts/benchmark_gpu.sh baseline   # flops, roofline, latency, infer/train 32,64
-#   bash scripts/benchmark_gpu.sh variants   # shifted upsampling; fp32; released config
+#   bash scripts/benchmark_gpu.sh variants   # shifted upsampling; fp32
+#   bash scripts/benchmark_gpu.sh inference  # BatchNorm folded; released config
 #   bash scripts/benchmark_gpu.sh memory     # batch 128: plain, then model.remat
 #   bash scripts/benchmark_gpu.sh profile    # trace of train steps at batch 64 + HLO
 #
@@ -40,6 +41,10 @@ case "${1:-}" in
         --what=latency,infer,train --batch_sizes=64 --out="$OUT/shifted.json"
     bench --config=configs/default.py --dtype=float32 --what=latency,train \
         --batch_sizes=32 --out="$OUT/fp32.json"
+    ;;
+  inference)
+    bench --config=configs/default.py --config.model.fold_bn=True \
+        --what=roofline,latency,infer --batch_sizes=64,128 --out="$OUT/fold_bn.json"
     bench --config=configs/released.py --what=latency,infer --batch_sizes=64 \
         --out="$OUT/released.json"
     ;;

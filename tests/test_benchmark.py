@@ -69,6 +69,29 @@ def test_benchmark_cpu_smoke_writes_every_field(tmp_path):
   assert 'train batch 4' in proc.stdout
 
 
+@pytest.mark.slow
+def test_folded_batch_norm_runs_the_forward_sections(tmp_path):
+  out = tmp_path / 'bench.json'
+  proc = subprocess.run(
+      [sys.executable, 'benchmark.py', '--config=configs/tiny.py',
+       '--config.model.fold_bn=True', '--what=roofline,infer',
+       '--batch_sizes=2', '--iters=2', '--warmup=1', '--peak_tflops=1.0',
+       '--peak_tbps=0.1', f'--out={out}'],
+      cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True,
+      text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  result = json.loads(out.read_text())
+  assert result['fold_bn'] and 'BatchNorm folded' in proc.stdout
+  roof = result['roofline']
+  # Folded: no BatchNorm pass left in inference; training keeps its 8.
+  for name in ('forward_batch1', 'forward_batch2'):
+    assert roof[name]['floor_with_bn_us_per_image'] == pytest.approx(
+        roof[name]['floor_us_per_image'])
+  train = roof['train_batch2']
+  assert train['floor_with_bn_us_per_image'] > train['floor_us_per_image']
+  assert result['infer'][0]['img_s'] > 0
+
+
 def test_benchmark_rejects_unknown_sections():
   proc = subprocess.run(
       [sys.executable, 'benchmark.py', '--config=configs/tiny.py',
