@@ -1,4 +1,12 @@
-"""LGPN model: tiny forward passes, parameter counts, layer-level numerics."""
+"""LGPN model: tiny forward passes, parameter counts, layer-level numerics.
+
+Compiles dominate this module's time, so the jitted init / forward / training
+forward of a model are cached per model (flax modules compare and hash by
+their fields) and the tests of the default tiny model share image batches of
+3: each program compiles once for the whole module.
+"""
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -13,14 +21,38 @@ from lgpn_jax.model import build_model
 ADJ = jnp.asarray(graphs.fold_correlation_graph(1))
 
 
-def init(net, shape, key=0):
+@functools.cache
+def _init(net, image_shape, key):
   # 'rbg' keys compile the many initialisers ~3x faster than threefry.
   rng = jax.random.key(key, impl='rbg')
-  return jax.jit(lambda x: net.init({'params': rng}, x, ADJ))(jnp.zeros(shape))
+  return jax.jit(lambda x: net.init({'params': rng}, x, ADJ))(
+      jnp.zeros((1, *image_shape)))
+
+
+def init(net, shape, key=0):
+  """Variables of ``net`` for images of ``shape`` (they do not depend on the
+  batch size, so one batch-1 init per model serves every test)."""
+  return _init(net, tuple(shape[1:]), key)
+
+
+@functools.cache
+def _forward(net):
+  return jax.jit(lambda v, x: net.apply(v, x, ADJ))
 
 
 def forward(net, variables, x):
-  return jax.jit(lambda v, x: net.apply(v, x, ADJ))(variables, x)
+  return _forward(net)(variables, x)
+
+
+@functools.cache
+def _train_forward(net):
+  return jax.jit(lambda v, x, key: net.apply(
+      v, x, ADJ, train=True, mutable=['batch_stats'], rngs={'dropout': key}))
+
+
+def train_forward(net, variables, x, key):
+  """(outputs, {'batch_stats': updated}) in training mode."""
+  return _train_forward(net)(variables, x, key)
 
 
 def num_params(tree):
@@ -72,20 +104,20 @@ def test_released_variant_has_one_level_and_two_way_classifier():
 
 def test_pooling_depends_on_the_image():
   net = build_model(tiny.get_config().model)
-  x = jnp.concatenate([images(1, seed=1), images(1, seed=2)])
+  x = jnp.concatenate([images(1, seed=s) for s in (1, 2, 3)])
   out = forward(net, init(net, x.shape), x)
   assert not np.allclose(out['matchings'][0][0], out['matchings'][0][1])
 
 
 def test_dropout_only_in_training():
   net = build_model(tiny.get_config().model)
-  x = images(2)
+  x = images(3)
   v = init(net, x.shape)
   a = forward(net, v, x)['node_logits']
   np.testing.assert_array_equal(a, forward(net, v, x)['node_logits'])
-  run = jax.jit(lambda key: net.apply(
-      v, x, ADJ, train=True, mutable=['batch_stats'],
-      rngs={'dropout': key})[0]['node_logits'])
+  # Batch 8: the same training program as the batch-norm test below.
+  x = images(8)
+  run = lambda key: train_forward(net, v, x, key)[0]['node_logits']
   t1, t2 = run(jax.random.key(1)), run(jax.random.key(2))
   assert not np.allclose(t1, t2)
 
@@ -94,10 +126,10 @@ def test_bfloat16_compute_keeps_float32_params():
   cfg = tiny.get_config().model
   cfg.dtype = 'bfloat16'
   net = build_model(cfg)
-  v = init(net, (2, 32, 32, 3))
+  v = init(net, (3, 32, 32, 3))
   assert {p.dtype for p in jax.tree.leaves(v)} == {jnp.dtype('float32')}
-  out = forward(net, v, images(2))
-  ref = forward(build_model(tiny.get_config().model), v, images(2))
+  out = forward(net, v, images(3))
+  ref = forward(build_model(tiny.get_config().model), v, images(3))
   np.testing.assert_allclose(out['node_logits'], ref['node_logits'], atol=0.1)
 
 
@@ -184,7 +216,8 @@ def test_cross_device_batch_norm_equals_global_batch_statistics():
                            rngs={'dropout': jax.random.key(0)})
     return out['features'], state['batch_stats']
 
-  ref_f, ref_stats = step(net, v, x)
+  ref_out, ref_state = train_forward(net, v, x, jax.random.key(0))
+  ref_f, ref_stats = ref_out['features'], ref_state['batch_stats']
   mesh = Mesh(np.array(jax.devices()[:8]), ('data',))
   sharded = jax.shard_map(
       lambda v, x: step(net_sync, v, x), mesh=mesh,
