@@ -70,7 +70,8 @@ def tiny_fold(synthetic_builder, tmp_path_factory):  # noqa: F811
   size = TINY['image_size']
   variables = jax.jit(lambda k: model.init({'params': k},
                                            jnp.zeros((1, size, size, 3)),
-                                           jnp.asarray(adj)))(jax.random.key(0))
+                                           jnp.asarray(adj)))(
+      jax.random.key(0, impl='rbg'))   # 'rbg': ~3x faster to compile.
   workdir = str(tmp_path_factory.mktemp('eval_workdir'))
   fdir = evaluate.fold_dir(workdir, 1)
   checkpoint.save_fold_files(fdir, config, adj)
