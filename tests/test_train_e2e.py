@@ -3,7 +3,8 @@
 Every test here uses the same model, optimizer and mesh, so the trainer's
 compiled-step cache compiles the train step once for the whole module (the
 first training test pays ~30 s of compilation; all training tests are marked
-slow).
+slow). The batch and optimizer are those of tests/test_train_learning.py,
+which then reuses the same compiled step.
 """
 
 import json
@@ -19,6 +20,7 @@ import pytest
 from configs import tiny
 from lgpn_jax import checkpoint, graphs, logging_utils, parallel, trainer
 from test_input_common import TINY, synthetic_dir  # noqa: F401
+from test_train_learning import TRAIN
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -30,9 +32,8 @@ def config(synthetic_dir):  # noqa: F811
   c.data.images_per_gm = TINY['images_per_gm']
   c.data.num_real = TINY['num_real']
   t = c.train
-  t.batch_size = 16               # 2 images per simulated device.
+  t.update(TRAIN)                 # 4 images per simulated device.
   t.num_steps = 4
-  t.learning_rate = 1e-3
   t.checkpoint_every = 2
   t.log_every = 1
   t.real_fraction = 0.25
@@ -154,7 +155,7 @@ def test_bad_settings_fail_before_compiling(config, tmp_path):
   config.train.batch_size = 12
   with pytest.raises(ValueError, match='multiple of the 8 devices'):
     trainer.train_and_evaluate(config, str(tmp_path))
-  config.train.batch_size = 16
+  config.train.batch_size = TRAIN['batch_size']
   config.train.parallel = 'pjit'
   with pytest.raises(ValueError, match='train.parallel'):
     trainer.train_and_evaluate(config, str(tmp_path))

@@ -12,6 +12,11 @@ from lgpn_jax import trainer
 from train_probe import probe
 
 LEARN = dict(image_size=32, images_per_gm=12, num_real=96, seed=0)
+# Batch and optimizer of this run. tests/test_train_e2e.py trains with the
+# same ones, so the trainer's program cache compiles the step (and the state
+# init) once for both modules.
+TRAIN = dict(batch_size=32, learning_rate=2e-3, lr_decay_steps=100,
+             warmup_steps=20)
 
 
 @pytest.fixture(scope='module')
@@ -29,11 +34,8 @@ def test_short_training_beats_the_majority_label(learning_data, tmp_path):
   config.data.images_per_gm = LEARN['images_per_gm']
   config.data.num_real = LEARN['num_real']
   t = config.train
-  t.batch_size = 32
+  t.update(TRAIN)
   t.num_steps = 300
-  t.learning_rate = 2e-3
-  t.lr_decay_steps = 100
-  t.warmup_steps = 20
   t.log_every = 50
   t.checkpoint_every = 300
   t.run_evaluation = False
