@@ -156,11 +156,8 @@ def summarize(ops: list[Op], images: int, peak_tflops: float,
            'forward_output_mbytes': out / images / 1e6}
           for name, (f, b, t, mem, out) in groups.items()]
   rows.sort(key=lambda r: -r['floor_us'])
-  total_f = sum(op.flops for op in ops)
-  total_b = sum(op.bytes for op in ops)
-  floor = sum(floor_seconds(op, pf, pb) for op in ops)
-  memory_time = sum(floor_seconds(op, pf, pb) for op in ops
-                    if op.bytes / pb > op.flops / pf)
+  total_f, total_b, floor, memory_time = (sum(g[k] for g in groups.values())
+                                           for k in range(4))
   bn_bytes = bn_passes * normalized_bytes
   bn_seconds = bn_bytes / pb
   return {'images': images, 'peak_tflops': peak_tflops,
