@@ -53,16 +53,23 @@ def sub_jaxprs(eqn):
         yield v
 
 
-def _count(jaxpr, counts: dict[str, int], in_resize: bool = False) -> None:
+def walk(jaxpr, prefix: str = '', resize: bool = False):
+  """(name stack, inside a resize, eqn) of every equation, nested ones too."""
   for eqn in jaxpr.eqns:
+    stack = f'{prefix}/{eqn.source_info.name_stack}'.strip('/')
+    yield stack, resize, eqn
+    inner = resize or 'resize' in str(eqn.params.get('name', ''))
+    for sub in sub_jaxprs(eqn):
+      yield from walk(sub, stack, inner)
+
+
+def _count(jaxpr, counts: dict[str, int]) -> None:
+  for _, in_resize, eqn in walk(jaxpr):
     name = eqn.primitive.name
     if name == 'conv_general_dilated':
       counts['conv'] += conv_flops(eqn)
     elif name == 'dot_general':
       counts['resize' if in_resize else 'matmul'] += dot_flops(eqn)
-    inner = in_resize or 'resize' in str(eqn.params.get('name', ''))
-    for sub in sub_jaxprs(eqn):
-      _count(sub, counts, inner)
 
 
 def matmul_flops_breakdown(fn: Callable, *args: Any) -> dict[str, int]:

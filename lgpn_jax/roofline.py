@@ -23,7 +23,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import re
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import jax
 import numpy as np
@@ -64,16 +64,6 @@ def group_of(name_stack: str, resize: bool = False) -> str:
   return f'{group}/resize' if resize else group
 
 
-def _eqns(jaxpr, prefix: str = '', resize: bool = False):
-  """(name stack, inside a resize, eqn) of every equation, nested ones too."""
-  for eqn in jaxpr.eqns:
-    stack = f'{prefix}/{eqn.source_info.name_stack}'.strip('/')
-    yield stack, resize, eqn
-    inner = resize or 'resize' in str(eqn.params.get('name', ''))
-    for sub in flops_lib.sub_jaxprs(eqn):
-      yield from _eqns(sub, stack, inner)
-
-
 def _is_batch_statistic(stack: str, eqn) -> bool:
   """A forward reduction over batch, height and width of a 4-D tensor: a
   training-mode normalization's statistics (global pooling keeps the batch)."""
@@ -95,7 +85,7 @@ def trace(fn: Callable, *args: Any, axis_env=None) -> Program:
   names."""
   jaxpr = jax.make_jaxpr(fn, axis_env=axis_env)(*args).jaxpr
   ops, normalized = [], {}
-  for stack, resize, eqn in _eqns(jaxpr):
+  for stack, resize, eqn in flops_lib.walk(jaxpr):
     name = eqn.primitive.name
     if name in HEAVY:
       count = (flops_lib.conv_flops if name == 'conv_general_dilated'
