@@ -16,7 +16,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.seed = 0
   config.fold = 1                    # held-out test set, 1..4.
   # 'model_parsing' (LGPN) | 'detection' | 'attribution' (GTC + FC head,
-  # lgpn_jax/tasks.py, docs/TASKS.md; configs/detection.py, attribution.py).
+  # lgpn_jax/tasks/, docs/TASKS.md; configs/detection.py, attribution.py).
   config.task = 'model_parsing'
   td = config.task_data = ml_collections.ConfigDict()  # detection/attribution.
   td.train_gms = ()                  # detection: GMs trained on (+ real).
@@ -56,7 +56,7 @@ def get_config() -> ml_collections.ConfigDict:
   m.bn_axis_name = ml_collections.config_dict.placeholder(str)
   m.remat = False                    # recompute bottleneck activations (memory).
   # Inference only: BatchNorm folded into the preceding convolutions (kernel
-  # and bias; lgpn_jax/bn_fold.fold_variables maps trained variables to it).
+  # and bias; lgpn_jax/models/bn_fold.fold_variables maps trained variables to it).
   # Same function in eval mode; train=True raises. Training keeps False.
   m.fold_bn = False
   m.head_hidden = 512
@@ -78,7 +78,7 @@ def get_config() -> ml_collections.ConfigDict:
   loss.correlation_weight = 0.0      # released code: L1 on correlation maps, 1.0.
   loss.artifact_weight = 0.0005
 
-  # Training (lgpn_jax/trainer.py). Steps count global batches; RED140 holds
+  # Training (lgpn_jax/train/trainer.py). Steps count global batches; RED140 holds
   # ~1,000 images per GM, so a fold's ~105 training GMs plus real images make
   # an epoch of roughly 2,200 steps at batch 64. The paper gives lr 3e-2 and
   # the released code decays x0.8 every 20 epochs (~44k steps here); the
@@ -104,8 +104,8 @@ def get_config() -> ml_collections.ConfigDict:
   t.eval_batch_size = 128            # global; used by the evaluation stage.
   t.run_evaluation = True            # regression + evaluation after training.
 
-  # Evaluation (lgpn_jax/evaluate.py, eval.py): metric definitions are in
-  # lgpn_jax/metrics.py and restated in every eval JSON.
+  # Evaluation (lgpn_jax/evaluation/parsing/evaluate.py, eval.py): metric definitions are in
+  # lgpn_jax/evaluation/metrics.py and restated in every eval JSON.
   ev = config.eval = ml_collections.ConfigDict()
   ev.batch_size = 0                  # global; 0: config.train.eval_batch_size.
   ev.normalisation = 'minmax'        # continuous targets, from the training GMs:

@@ -3,7 +3,7 @@
 One pooling level (55 -> 18 -> 55), a 2-way softmax classifier per node, the
 double-BatchNorm stem quirk, tau 0.4, the "(R)" GMs kept in the test sets,
 attention that spreads edgeless rows uniformly, and an L1 hierarchy term on the
-correlation maps. Weights converted with `lgpn_jax.convert` load into this one;
+correlation maps. Weights converted with `convert.py` load into this one;
 it computes in float32 so imported weights reproduce the reference's outputs
 (bf16 moves sigmoid(1000 x) near the 0.1 edge threshold; train in bf16 with
 --config.model.dtype=bfloat16).

@@ -1,12 +1,15 @@
 """The data layer of lgpn-jax: RED140 / synthetic RED builders and tf.data pipelines.
 
-Importing this package is cheap and does not import TensorFlow; the modules that
-do (``red140``, ``synthetic``, ``pipeline``, ``build``, ``benchmark``) hide every
-GPU from TensorFlow before using it, so TF never takes accelerator memory.
+The only package that imports TensorFlow (through ``tf_runtime``, which hides
+every GPU from it first). Importing this package, ``build`` or ``benchmark``
+does not import TensorFlow. Of the rest of the project it uses only
+``lgpn_jax.red140`` (the label tables and folds) and ``lgpn_jax.cli``.
 
 Public entry points (see docs/DATA.md):
-  * ``input_pipeline.build.ensure_built(name, data_dir, **opts)`` -> builder
+  * ``input_pipeline.builders.ensure_built(name, data_dir, **opts)`` -> builder
   * ``input_pipeline.splits.fold_splits(fold, protocol)`` -> (train, test) split exprs
   * ``input_pipeline.pipeline.train_iterator`` / ``eval_iterator`` -> numpy batches
-  * ``input_pipeline.device.to_global(batch, mesh)`` -> global jax.Arrays (no TF)
+  * ``python -m input_pipeline.build`` / ``python -m input_pipeline.benchmark``
 """
+
+DATASETS = ('synthetic', 'red140')

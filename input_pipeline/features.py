@@ -15,14 +15,10 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
+import numpy as np
 
-tf.config.set_visible_devices([], 'GPU')
-
-import numpy as np  # noqa: E402
-import tensorflow_datasets as tfds  # noqa: E402
-
-from lgpn_jax import schema  # noqa: E402
+from input_pipeline.tf_runtime import tfds
+from lgpn_jax.red140 import schema
 
 NUM_CONTINUOUS = len(schema.CONTINUOUS_COLUMNS)
 

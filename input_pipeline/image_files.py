@@ -12,7 +12,8 @@ Policy (documented in docs/DATA.md):
     composited, as ``tf.io.decode_image(channels=3)`` would also do), palette
     images are expanded, animations keep their first frame.
 The pipeline decodes with ``tf.io.decode_image(channels=3)``, which reads every
-kept and converted file as 8-bit RGB (grey is replicated to three channels).
+kept and converted file as 8-bit RGB (grey is replicated to three channels),
+and scales it with ``to_model_range``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ from PIL import Image
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 JPEG_MAGIC = b'\xff\xd8\xff'
+
+
+def to_model_range(pixels):
+  """8-bit pixel values as floats (numpy or TensorFlow) -> the model's input
+  range [-1, 1]: ``(x / 255 - 0.5) / 0.5``, the authors' normalisation."""
+  return (pixels / 255.0 - 0.5) / 0.5
 
 
 class UnreadableImage(ValueError):

@@ -21,20 +21,15 @@ Batches are dicts of numpy arrays:
 
 from __future__ import annotations
 
-import tensorflow as tf
+import dataclasses
+import logging
+import os
+from typing import Iterator
 
-tf.config.set_visible_devices([], 'GPU')
 
-import dataclasses  # noqa: E402
-import logging  # noqa: E402
-import os  # noqa: E402
-from typing import Iterator  # noqa: E402
-
-import numpy as np  # noqa: E402
-import tensorflow_datasets as tfds  # noqa: E402
-
-from input_pipeline import sharding, splits  # noqa: E402
-from lgpn_jax import schema  # noqa: E402
+from input_pipeline.tf_runtime import tf, tfds
+from input_pipeline import image_files, sharding, splits
+from lgpn_jax.red140 import schema
 
 AUTOTUNE = tf.data.AUTOTUNE
 NUMERIC_KEYS = ('label', 'is_generated', 'gm_index', 'continuous',
@@ -95,7 +90,7 @@ def decode_image(data: tf.Tensor, image_size: int) -> tf.Tensor:
   img = tf.cond(same, lambda: img, lambda: tf.image.resize(
       img, [image_size, image_size], method='bilinear', antialias=True))
   img = tf.ensure_shape(img, [image_size, image_size, 3])
-  return (img / 255.0 - 0.5) / 0.5
+  return image_files.to_model_range(img)
 
 
 def make_decoder(builder, image_size: int):

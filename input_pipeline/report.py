@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import json
 import os
+
+from lgpn_jax import files
 
 
 @dataclasses.dataclass
@@ -50,10 +51,7 @@ class BuildReport:
 
   def save(self, directory: str) -> str:
     path = os.path.join(directory, 'build_report.json')
-    with open(path, 'w') as f:
-      json.dump(self.to_json(), f, indent=1)
-      f.write('\n')
-    return path
+    return files.write_json(self.to_json(), path)
 
 
 def summary(report: dict, limit: int = 20) -> str:

@@ -11,7 +11,7 @@ leave-one-set-out fold is a plain TFDS split expression (``'set0+set2+real'``):
 
 Fold k, protocol 'paper' (default): test = ``setk``; train = ``set0``, ``real``
 and every other set with its ``_removed`` part. ``setk_removed`` is neither
-trained nor tested on, exactly as ``lgpn_jax.folds.get_fold`` lists it under
+trained nor tested on, exactly as ``lgpn_jax.red140.folds.get_fold`` lists it under
 ``dropped``. Protocol 'released': test = ``setk+setk_removed``, same train.
 No filtering happens at read time: the split expression is the whole story.
 """
@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from typing import Collection
 
-from lgpn_jax import folds, schema
-
+from lgpn_jax.red140 import folds, schema
 REAL = 'real'
 
 

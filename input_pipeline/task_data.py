@@ -3,7 +3,7 @@
 Same TFRecords as model parsing, selected by GM and relabelled by a *class
 table*: an int array of 141 entries indexed by ``gm_index + 1`` (entry 0 is
 the real images), holding the class of that source or -1 to drop it
-(``lgpn_jax.tasks`` makes the tables from the GM names of the config).
+(``lgpn_jax/tasks/classification.py`` makes the tables from the GM names of the config).
 
 Images of a source that is both trained and tested on (real images, and the
 GMs of attribution) are split by a hash of the serialized record:
@@ -19,16 +19,13 @@ evaluation, mask [B] float32 (0 for padding).
 
 from __future__ import annotations
 
-import tensorflow as tf
+from typing import Iterator, Sequence
 
-tf.config.set_visible_devices([], 'GPU')
+import numpy as np
 
-from typing import Iterator, Sequence  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from input_pipeline import pipeline, sharding, splits  # noqa: E402
-from lgpn_jax import schema  # noqa: E402
+from input_pipeline.tf_runtime import tf
+from input_pipeline import pipeline, sharding, splits
+from lgpn_jax.red140 import schema
 
 AUTOTUNE = tf.data.AUTOTUNE
 PARTS = ('train', 'test')

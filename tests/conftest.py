@@ -1,12 +1,18 @@
-"""Every test sees 8 simulated CPU devices (set before JAX starts a backend).
+"""Shared set-up and fixtures of the test suite.
 
+Every test sees 8 simulated CPU devices (set before JAX starts a backend).
 XLA compiles the tests' programs with LLVM optimisation level 1 instead of 2:
 compiling is most of the suite's time and level 1 compiles ~25% faster, while
 the tiny programs run as fast. The level changes code generation only, not
 the HLO or its floating-point semantics (fast-math stays off). Subprocesses
 the tests start inherit it. An optimisation level already in XLA_FLAGS wins.
+
+Fixtures shared across folders live here (test modules never import each
+other): the tiny synthetic build (made once per session), helpers to read
+its records, a fake model with known outputs and a fake evaluation report.
 """
 
+import io
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -18,3 +24,118 @@ import jax  # noqa: E402
 
 jax.config.update('jax_num_cpu_devices', 8)
 jax.config.update('jax_platforms', 'cpu')
+
+import flax.linen as nn  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import pytest  # noqa: E402
+
+TINY = dict(image_size=32, images_per_gm=3, num_real=24, seed=0)
+TINY_SHARDS = 2
+
+
+@pytest.fixture(scope='session')
+def tiny_build():
+  """Build options of the tiny synthetic data set (a fresh copy)."""
+  return dict(TINY)
+
+
+@pytest.fixture(scope='session')
+def tiny_shards():
+  """Shard files per split of the tiny build."""
+  return TINY_SHARDS
+
+
+@pytest.fixture(scope='session')
+def synthetic_dir(tmp_path_factory):
+  """The TFDS data_dir holding the tiny synthetic build."""
+  root = tmp_path_factory.getbasetemp() / 'synthetic_tiny'
+  from input_pipeline import builders
+  builders.ensure_built('synthetic', str(root), num_shards=TINY_SHARDS,
+                        verbose=False, **TINY)
+  return str(root)
+
+
+@pytest.fixture(scope='session')
+def synthetic_builder(synthetic_dir):
+  from input_pipeline import builders
+  return builders.ensure_built('synthetic', synthetic_dir,
+                               num_shards=TINY_SHARDS, verbose=False, **TINY)
+
+
+def _read_records(builder, split_expr):
+  """Every example of ``split_expr`` as a list of numpy dicts (image bytes)."""
+  from input_pipeline import pipeline
+  from input_pipeline.tf_runtime import tf, tfds
+  files, _ = pipeline.stream_files(builder, split_expr)
+  skip = {'image': tfds.decode.SkipDecoding()}
+  out = []
+  for rec in tf.data.TFRecordDataset(files):
+    ex = builder.info.features.deserialize_example(rec, decoders=skip)
+    out.append({k: v.numpy() for k, v in ex.items()})
+  return out
+
+
+def _shard_bytes(version_dir):
+  """{file name: bytes} of every TFRecord shard in a built version dir."""
+  return {name: open(os.path.join(version_dir, name), 'rb').read()
+          for name in sorted(os.listdir(version_dir)) if '.tfrecord-' in name}
+
+
+def _encode(img, fmt: str, **kw) -> bytes:
+  """A PIL image encoded as ``fmt`` bytes."""
+  buf = io.BytesIO()
+  img.save(buf, format=fmt, **kw)
+  return buf.getvalue()
+
+
+@pytest.fixture(scope='session')
+def read_records():
+  return _read_records
+
+
+@pytest.fixture(scope='session')
+def shard_bytes():
+  return _shard_bytes
+
+
+@pytest.fixture(scope='session')
+def encode():
+  return _encode
+
+
+class FakeModel(nn.Module):
+  """Fixed outputs: P(node j = 1) = sigmoid(x00 * (j - 27)), features = x00."""
+  two_way: bool = False
+
+  @nn.compact
+  def __call__(self, images, adjacency, train=False):
+    s = images[:, 0, 0, 0]
+    logits = s[:, None] * (jnp.arange(55) - 27.0)
+    if self.two_way:
+      logits = jnp.stack([jnp.zeros_like(logits), logits], -1)
+    feats = jnp.broadcast_to(s[:, None, None], (s.shape[0], 55, 4))
+    return dict(node_logits=logits, node_features=feats,
+                masks=(jnp.broadcast_to(adjacency, (s.shape[0], 55, 55)),))
+
+
+@pytest.fixture(scope='session')
+def fake_model():
+  """The FakeModel class (an LGPN stand-in with known outputs)."""
+  return FakeModel
+
+
+def _fake_report(loss_f1, l1, protocol='paper'):
+  summary = dict(loss_f1=loss_f1, loss_accuracy=0.8, discrete_f1=0.7,
+                 discrete_accuracy=0.6, continuous_bin_f1=0.5,
+                 continuous_bin_accuracy=0.5, continuous_l1=l1)
+  return dict(summary=summary, baseline_majority=dict(summary=summary),
+              coordinated_attack=dict(unseen=dict(auc=0.9, accuracy=0.8,
+                                                  pd_at_far=0.5)),
+              num_generated_images=10, protocol=protocol,
+              images_per_prediction=1)
+
+
+@pytest.fixture(scope='session')
+def fake_report():
+  """fake_report(loss_f1, l1, protocol) -> a minimal eval_fold JSON dict."""
+  return _fake_report

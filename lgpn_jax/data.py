@@ -1,0 +1,44 @@
+"""The data set a config names, prepared on disk: ``builder(config)``.
+
+The one bridge from ``config.data`` to ``input_pipeline`` (TensorFlow is
+imported there, when this is called, never at import time). Training and
+evaluation open their data only through here, so both read the same build.
+"""
+
+from __future__ import annotations
+
+import jax
+
+
+def build_options(data_cfg) -> dict:
+  """``input_pipeline.builders.ensure_built`` options of ``config.data``.
+
+  Synthetic build options come from ``synthetic_image_size`` (None: the
+  training ``image_size``), ``images_per_gm`` and ``num_real`` (None: the
+  builder's defaults).
+  """
+  opts = {}
+  if data_cfg.dataset == 'synthetic':
+    opts['image_size'] = data_cfg.synthetic_image_size or data_cfg.image_size
+    for k in ('images_per_gm', 'num_real'):
+      if data_cfg[k] is not None:
+        opts[k] = data_cfg[k]
+  return dict(manual_dir=data_cfg.manual_dir or None, **opts)
+
+
+def builder(config):
+  """The prepared TFDS builder of ``config.data`` (building it if needed).
+
+  Process 0 builds first; the others wait, then open the same build.
+  """
+  from input_pipeline import builders  # TensorFlow is imported here only.
+  d = config.data
+  kwargs = build_options(d)
+  data_dir = d.data_dir or None
+  main = jax.process_index() == 0
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    if main:
+      builders.ensure_built(d.dataset, data_dir, **kwargs)
+    multihost_utils.sync_global_devices('lgpn_data_built')
+  return builders.ensure_built(d.dataset, data_dir, verbose=main, **kwargs)

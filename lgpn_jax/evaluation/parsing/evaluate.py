@@ -1,0 +1,154 @@
+"""Per-fold evaluation of a trained LGPN: ``evaluate_fold(config, workdir, fold)``.
+
+  1. loads ``<workdir>/fold{k}/`` (checkpoint, ``adjacency.npy``,
+     ``config.json``; ``evaluation/fold_model.py``);
+  2. runs the model over the fold's TRAINING split once: fits the regression
+     stage (``regression.npz``) and keeps the node probabilities of generated
+     images for the "seen" coordinated attacks (``seen_outputs.npz``). Both
+     are reused when they exist and were made from the same checkpoint step
+     (``fit_for_fold``, which training runs first, writes them), so the
+     training split is read once per checkpoint;
+  3. runs it over the fold's TEST split (the unseen GMs), scores generated
+     images only (real images and padding never count);
+  4. writes ``<workdir>/fold{k}/eval_fold{k}.json`` (``eval_fold{k}_images{n}
+     .json`` for ``num_images = n > 1``) and PNG plots in
+     ``<workdir>/fold{k}/plots/``; returns the JSON path.
+
+Every metric is defined in ``lgpn_jax.evaluation.metrics`` and restated in
+the JSON's ``definitions``. The JSON is written by process 0 only; every
+process runs the same evaluation over the whole data (no collectives).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Mapping
+
+import jax
+import numpy as np
+
+from lgpn_jax import data, files, rundir
+from lgpn_jax.evaluation import inference, plots
+from lgpn_jax.evaluation.fold_model import FoldModel, load_fold_model
+from lgpn_jax.evaluation.parsing import passes, regression, report
+from lgpn_jax.evaluation.parsing.settings import settings
+from lgpn_jax.red140 import continuous, folds, schema
+
+
+def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = None,
+                  builder=None, model_state: FoldModel | None = None) -> str:
+  """Evaluates ``<workdir>/fold{fold}`` on its unseen test GMs; returns the
+  JSON path (see the module doc). ``builder``/``model_state`` default to
+  ``data.builder(config)`` / ``load_fold_model(config, fold dir)``."""
+  folds.check_fold(fold, config.data.protocol)
+  ev = settings(config)
+  if num_images is not None:
+    ev['num_images'] = int(num_images)
+    if ev['num_images'] < 1:
+      raise ValueError(f'num_images must be >= 1, got {num_images}')
+  fdir = rundir.fold_dir(workdir, fold)
+  start = time.time()
+  state = model_state or load_fold_model(config, fdir)
+  if state.fold != fold:
+    raise ValueError(f'model state is fold {state.fold}, asked for fold {fold}')
+  builder = builder if builder is not None else data.builder(config)
+  reg_path = rundir.regression_path(fdir)
+  fit = ev['refit_regression'] or not os.path.exists(reg_path)
+  head_loaded = None
+  if not fit:
+    head_loaded = regression.RegressionHead.load(reg_path)
+    want = continuous.for_fold(fold, state.protocol, ev['normalisation'])
+    if (head_loaded.normaliser is None or
+        head_loaded.normaliser.to_dict() != want.to_dict()):
+      logging.info('%s uses another normalisation: refitting', reg_path)
+      fit, head_loaded = True, None
+    elif head_loaded.step != state.step:
+      logging.info('%s was fitted at step %s, the checkpoint is at %s: '
+                   'refitting', reg_path, head_loaded.step, state.step)
+      fit, head_loaded = True, None
+  predictor = inference.Predictor(state.model, state.variables, state.adjacency,
+                                  mask_rows=int(ev['num_mask_images']))
+  seen = None if fit else passes.load_seen(fdir, state.step)
+  seen_source = 'cached' if seen is not None else 'computed'
+  if seen is None:
+    head, seen = _train_pass(config, state, builder, fdir, fit, predictor)
+  if not fit:
+    head = head_loaded
+  test = passes.test_pass(config, state, builder, head, predictor=predictor)
+  rep, plot_data = report.build_report(
+      test, seen, fold=fold, protocol=state.protocol, norm=head.normaliser,
+      ev=ev, step=state.step)
+  rep['regression'] = dict(
+      path=os.path.basename(reg_path), refitted=bool(fit), l2=head.l2,
+      fitted_at_step=head.step, seen_outputs=seen_source,
+      train_images=dict(zip(schema.CONTINUOUS_COLUMNS, head.count.astype(int).tolist())),
+      train_rmse=dict(zip(schema.CONTINUOUS_COLUMNS,
+                          np.sqrt(head.train_mse).tolist())))
+  rep['seconds'] = round(time.time() - start, 2)
+  path = rundir.eval_path(workdir, fold, ev['num_images'])
+  if jax.process_index() == 0:
+    if ev['plots']:
+      rep['plots'] = _plots(fdir, ev, state, test, plot_data)
+    files.write_json(rep, path)
+    logging.info('fold %d: %s', fold, report.format_summary(rep))
+  return path
+
+
+def _train_pass(config, state: FoldModel, builder, fdir: str, fit: bool,
+                predictor: inference.Predictor | None = None):
+  """The training-split pass; saves its results (process 0) for reuse by
+  the same checkpoint step. -> (regression head or None, seen outputs)."""
+  head, seen = passes.train_pass(config, state, builder, fit=fit,
+                                 predictor=predictor)
+  if fit:
+    head.step = state.step
+  if jax.process_index() == 0:
+    os.makedirs(fdir, exist_ok=True)
+    passes.save_seen(fdir, seen, state.step)
+    if fit:
+      head.save(rundir.regression_path(fdir))
+  return head, seen
+
+
+def fit_for_fold(config, fold_dir: str, *, builder=None, model_state=None
+                 ) -> str:
+  """Fits the regression stage of a trained fold; saves ``regression.npz``.
+
+  Runs the fold's checkpoint (``model_state``: a ``FoldModel``, loaded from
+  ``fold_dir`` when None) over the fold's training split (``builder``:
+  opened from ``config.data`` when None), normalises targets with
+  ``config.eval.normalisation`` from the training GMs, solves ridge with
+  ``config.eval.ridge_l2`` and returns the path written. The node
+  probabilities of the same pass are cached for ``evaluate_fold``'s seen
+  coordinated attacks.
+  """
+  state = model_state or load_fold_model(config, fold_dir)
+  builder = builder if builder is not None else data.builder(config)
+  _train_pass(config, state, builder, fold_dir, True)
+  return rundir.regression_path(fold_dir)
+
+
+def _plots(fdir: str, ev: Mapping, state: FoldModel, test: Mapping,
+           plot_data: Mapping) -> list[str]:
+  out_dir = rundir.plots_dir(fdir)
+  suffix = '' if ev['num_images'] == 1 else f'_images{ev["num_images"]}'
+  names = [n.name for n in schema.nodes()]
+  paths = [
+      plots.hyperparameter_f1(plot_data['per_h'],
+                              os.path.join(out_dir, f'f1_per_hyperparameter{suffix}.png'),
+                              title=f'fold {state.fold}: F1 per hyperparameter'),
+      plots.adjacency(state.adjacency, names,
+                      os.path.join(out_dir, 'correlation_graph.png'),
+                      title=f'fold {state.fold} training correlation graph'),
+  ]
+  if plot_data['curves']:
+    paths.append(plots.roc(plot_data['curves'],
+                           os.path.join(out_dir, 'roc_coordinated_attack.png'),
+                           far=float(ev['far'])))
+  if test.get('masks'):
+    gm_names = [schema.gms()[g].name for g in test['gm_index'][:len(test['masks'][0])]]
+    paths.append(plots.learned_masks(test['masks'], gm_names,
+                                     os.path.join(out_dir, 'learned_adjacency.png')))
+  return [os.path.relpath(p, fdir) for p in paths]

@@ -1,0 +1,3 @@
+"""Performance analysis of traced programs: FLOP counts, the roofline floor and
+profiler-trace summaries. Imports nothing else of the project.
+"""

@@ -1,0 +1,88 @@
+"""What a task is to the trainer and the evaluator.
+
+A ``Task`` is bound to a config and answers everything that differs between
+model parsing and classification (detection / attribution): the model, its
+loss terms and their weights, the logged accuracies, the batch keys the train
+step reads, the training stream, and the evaluation of a trained fold. The
+trainer, ``run.py`` and ``eval.py`` talk to tasks only through this class;
+``tasks.get(config)`` picks one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+import flax.linen as nn
+import ml_collections
+import numpy as np
+
+from lgpn_jax.red140 import graphs
+
+
+class Task:
+  """A task bound to ``config``; subclasses fill in the parts."""
+  name: str = ''
+  batch_keys: tuple[str, ...] = ()      # what the train step reads.
+
+  def __init__(self, config: ml_collections.ConfigDict):
+    self.config = config
+
+  # ---------------------------------------------------------------- checks
+  def check(self) -> None:
+    """Raises ValueError / KeyError for settings that cannot work."""
+
+  def program_key(self) -> dict:
+    """What, besides model / loss / optimizer, changes the compiled step."""
+    return dict(task=self.name)
+
+  # ----------------------------------------------------------------- model
+  def build_model(self, model_cfg) -> nn.Module:
+    raise NotImplementedError
+
+  def adjacency(self) -> np.ndarray:
+    """The fold's correlation graph (training GMs only, ``graph.tau``)."""
+    c = self.config
+    return graphs.fold_correlation_graph(c.fold, c.graph.tau, c.data.protocol)
+
+  # ------------------------------------------------------------- objective
+  @property
+  def loss_weights(self) -> Mapping[str, float]:
+    raise NotImplementedError
+
+  def loss_terms(self, outputs: Mapping, batch: Mapping) -> dict:
+    """{term: (per-image value [B], per-image weight [B])}."""
+    raise NotImplementedError
+
+  def accuracy_terms(self, outputs: Mapping, batch: Mapping):
+    """(sums, counts) of the accuracies logged during training."""
+    raise NotImplementedError
+
+  # ------------------------------------------------------------------ data
+  def train_batches(self, builder, seed: int) -> Iterator[dict]:
+    """This host's share of the global training batches (infinite), each a
+    dict of numpy arrays with ``batch_keys``."""
+    raise NotImplementedError
+
+  # ------------------------------------------------------------ evaluation
+  def evaluate(self, workdir: str, fold: int, *, builder: Any = None,
+               num_images: int | None = None) -> str:
+    """Evaluates ``<workdir>/fold<fold>``; returns the JSON path."""
+    raise NotImplementedError
+
+  def evaluate_trained(self, workdir: str, fold: int) -> str:
+    """What training runs at its end (default: ``evaluate``)."""
+    return self.evaluate(workdir, fold)
+
+  def summary(self, report: Mapping) -> str:
+    """One line of the headline numbers of an evaluation JSON."""
+    raise NotImplementedError
+
+  def aggregate(self, workdir: str, num_images: int | None = None
+                ) -> tuple[dict, str] | None:
+    """Mean +- std over the evaluated folds and its path (None: the task
+    has no fold aggregate). ``num_images`` None: the config's."""
+    return None
+
+
+def select(batch: Mapping[str, np.ndarray], keys) -> dict:
+  return {k: batch[k] for k in keys}

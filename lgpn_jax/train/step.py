@@ -1,0 +1,92 @@
+"""The per-device train step of every task (run by ``parallel.DataParallel``).
+
+The task gives the loss terms, their weights and the logged accuracies
+(``lgpn_jax/tasks``). Every loss term is a (sum, count) pair over images.
+The counts are ``psum``-ed over axis ``'data'`` first, so each device computes
+its share of the *globally normalised* loss, sum_k w_k * local_sum_k /
+global_count_k; the gradients of those shares are ``psum``-ed. That equals the
+gradient of the single-device loss on the whole global batch, for any device
+count and any split of real / generated images over devices. BatchNorm
+statistics are synchronised inside the model (``bn_axis_name='data'``).
+Dropout keys are ``fold_in(fold_in(rng, step), device index)``.
+
+The step returns replicated metrics: the loss and its terms, the task's
+accuracies on the batch, gradient and parameter norms, the learning rate, and
+``finite`` (1 when the loss, the gradients and the updated parameters are all
+finite; the trainer stops on 0).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+
+from lgpn_jax.losses.terms import combine
+from lgpn_jax.mesh import AXIS
+from lgpn_jax.train.state import TrainState
+
+
+def global_norm(tree):
+  """sqrt of the sum of squares of every leaf (float32)."""
+  return jnp.sqrt(sum(jnp.sum(jnp.square(x.astype(jnp.float32)))
+                      for x in jax.tree.leaves(tree)))
+
+
+def make_step(model, tx: optax.GradientTransformation,
+              schedule: optax.Schedule, adjacency,
+              loss_terms: Callable, weights: Mapping[str, float],
+              accuracy_terms: Callable, axis_name: str = AXIS) -> Callable:
+  """The per-device step shared by every task.
+
+  ``loss_terms(outputs, batch)`` -> {name: (per-image value, weight)};
+  ``weights`` weighs the terms' means; ``accuracy_terms(outputs, batch)`` ->
+  (sums, counts) of the logged accuracies.
+  """
+  adjacency = np.asarray(adjacency, np.float32)
+
+  def step(state: TrainState, batch: Mapping, rng):
+    device = lax.axis_index(axis_name)
+    dropout_rng = jax.random.fold_in(jax.random.fold_in(rng, state.step),
+                                     device)
+
+    def local_loss(params):
+      outputs, mutated = model.apply(
+          {'params': params, 'batch_stats': state.batch_stats},
+          batch['image'], adjacency, train=True,
+          rngs={'dropout': dropout_rng}, mutable=['batch_stats'])
+      terms = loss_terms(outputs, batch)
+      sums = {k: jnp.sum(v) for k, (v, _) in terms.items()}
+      counts = {k: lax.psum(lax.stop_gradient(jnp.sum(w)), axis_name)
+                for k, (_, w) in terms.items()}
+      share, means = combine(sums, counts, weights)
+      return share, (means, mutated.get('batch_stats', {}), outputs)
+
+    grad_fn = jax.value_and_grad(local_loss, has_aux=True)
+    (share, (means, batch_stats, outputs)), grads = grad_fn(state.params)
+    grads = lax.psum(grads, axis_name)
+    loss = lax.psum(share, axis_name)
+    means = lax.psum(means, axis_name)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+
+    acc_sums, acc_counts = lax.psum(accuracy_terms(outputs, batch), axis_name)
+    grad_norm = global_norm(grads)
+    param_norm = global_norm(params)
+    finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(
+        param_norm)
+    metrics = dict(loss=loss, grad_norm=grad_norm, param_norm=param_norm,
+                   learning_rate=schedule(state.step),
+                   finite=finite.astype(jnp.float32),
+                   **{f'loss_{k}': v for k, v in means.items()},
+                   **{k: acc_sums[k] / jnp.maximum(acc_counts[k], 1.0)
+                      for k in acc_sums})
+    new_state = state.replace(step=state.step + 1, params=params,
+                              batch_stats=batch_stats, opt_state=opt_state)
+    return new_state, metrics
+
+  return step

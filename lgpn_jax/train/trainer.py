@@ -1,0 +1,333 @@
+"""Training one fold: ``train(config, fold_dir, task)``.
+
+Trains ``task`` (lgpn_jax/tasks: the model, its loss terms and the training
+stream) data-parallel over every device of every host. ``lgpn_jax/run.py``
+composes this with the evaluation of the trained fold.
+
+Fold directory (layout in ``lgpn_jax/rundir.py``):
+  config.json        the full config of the (latest) run
+  adjacency.npy      [55, 55] float32 correlation graph of the fold's training
+                     GMs (tau = config.graph.tau): evaluation uses exactly it
+  checkpoints/<step>/ orbax; items ``model`` ({'params', 'batch_stats'}) and
+                     ``train`` ({'step', 'opt_state'}); the last
+                     ``train.keep_checkpoints`` are kept
+  metrics.jsonl      a row at step 0 (FLOPs, parameter count, devices), then
+                     one per ``train.log_every`` steps: means over the
+                     interval of the loss and its terms, batch accuracies,
+                     gradient / parameter norms, plus the learning rate,
+                     images/s, seconds per step and data-wait seconds
+  tensorboard/       the same scalars
+
+Steps and checkpoints: ``state.step`` counts updates applied; the checkpoint
+named k holds the state after k updates. A checkpoint is written every
+``train.checkpoint_every`` steps and at the end. Before every save, the
+metrics of every step since the last check are fetched: a non-finite loss,
+gradient norm or parameter norm stops the run with FloatingPointError, before
+anything is saved, so no checkpoint ever holds a bad state.
+
+Resuming: a run whose fold directory has checkpoints restores the latest one
+(step, parameters, BatchNorm statistics, optimizer state) and continues to
+``train.num_steps``. The *data position* is the number of global batches
+consumed, which equals the restored step. With ``train.deterministic_data``
+the training stream is a fixed function of ``config.seed`` (tf.data with
+deterministic ordering), and ``train.resume_data`` says how to get back to
+that position:
+  * ``'skip'`` (default, exact): re-create the stream and discard ``step``
+    batches (decoding them: costs host time proportional to the step);
+  * ``'reseed'`` (instant, not exact): start a fresh stream seeded by
+    (seed, step), so no batch is replayed but the order differs from an
+    uninterrupted run.
+Under 'skip' with deterministic data, an interrupted and resumed run ends with
+the same parameters as an uninterrupted one (tests/train/test_trainer_e2e.py).
+
+The train step (``step.py``) runs under ``parallel.DataParallel`` with
+``train.parallel`` = 'shard_map' (jit of shard_map over the 1-D mesh 'data')
+or 'pmap'. Compiled steps are cached per process, keyed by everything that
+changes the program, so repeated calls (tests, sweeps) compile once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from typing import Any, Iterator
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from lgpn_jax import checkpoint, data, mesh as mesh_lib, rundir
+from lgpn_jax.perf import flops as flops_lib
+from lgpn_jax.train import metric_writer, optim, parallel, state as state_lib
+from lgpn_jax.train import step as step_lib
+
+RESUME_MODES = ('skip', 'reseed')
+FLOPS_NOTE = ('batch-1 inference forward, 2 FLOPs per multiply-add: '
+              'forward_matmul_flops_per_image counts convolutions and matmuls '
+              '(the reference counter\'s rule, see lgpn_jax/perf/flops.py); '
+              'forward_flops_per_image is XLA cost_analysis of the lowered, '
+              'uncompiled module (every op)')
+
+
+@dataclasses.dataclass
+class TrainResult:
+  state: state_lib.TrainState   # canonical (replicated global arrays).
+  fold_dir: str
+  step: int
+  last_metrics: dict               # the last logged row ({} if none).
+  eval_path: str | None = None     # eval JSON, if evaluated.
+
+
+def is_main_process() -> bool:
+  return jax.process_index() == 0
+
+
+def print_main(*args):
+  """print on process 0 only."""
+  if is_main_process():
+    print(*args, flush=True)
+
+
+def check_config(config: ml_collections.ConfigDict, num_devices: int,
+                 task) -> None:
+  """Clear errors for settings that cannot work (before any compile)."""
+  t = config.train
+  if t.parallel not in parallel.MODES:
+    raise ValueError(f'train.parallel must be one of {parallel.MODES}, got '
+                     f'{t.parallel!r}')
+  if t.resume_data not in RESUME_MODES:
+    raise ValueError(f'train.resume_data must be one of {RESUME_MODES}, got '
+                     f'{t.resume_data!r}')
+  if t.batch_size % num_devices:
+    raise ValueError(f'train.batch_size={t.batch_size} must be a multiple of '
+                     f'the {num_devices} devices (every device gets the same '
+                     'share)')
+  for name in ('num_steps', 'log_every', 'checkpoint_every'):
+    if t[name] < 1:
+      raise ValueError(f'train.{name} must be >= 1, got {t[name]}')
+  if t.keep_checkpoints < 1:
+    raise ValueError('train.keep_checkpoints must be >= 1')
+  task.check()
+
+
+def training_model_config(config) -> ml_collections.ConfigDict:
+  """config.model with BatchNorm synchronised over the mesh axis 'data'."""
+  cfg = ml_collections.ConfigDict(config.model.to_dict())
+  cfg.bn_axis_name = mesh_lib.AXIS
+  return cfg
+
+
+# ----------------------------------------------------------------- compiling
+@dataclasses.dataclass
+class _Program:
+  model: Any
+  tx: Any
+  schedule: Any
+  runner: parallel.DataParallel
+  init: Any          # jitted (seed, adjacency) -> replicated TrainState.
+  abstract: state_lib.TrainState
+
+
+def _program_key(config, mesh, adjacency, task) -> str:
+  t = config.train
+  parts = dict(model=config.model.to_dict(), loss=config.loss.to_dict(),
+               image_size=config.data.image_size,
+               optim={k: t[k] for k in ('learning_rate', 'lr_decay_rate',
+                                        'lr_decay_steps', 'warmup_steps',
+                                        'weight_decay', 'b1', 'b2',
+                                        'grad_clip_norm')},
+               parallel=t.parallel, **task.program_key(),
+               devices=[d.id for d in mesh.devices.flat],
+               adjacency=hashlib.sha1(np.ascontiguousarray(
+                   adjacency, np.float32).tobytes()).hexdigest())
+  return json.dumps(parts, sort_keys=True, default=str)
+
+
+_PROGRAMS: dict[str, _Program] = {}   # compiled programs of this process.
+
+
+def _make_program(config, mesh, adjacency, task) -> _Program:
+  tx, schedule = optim.make_optimizer(config.train)
+  model = task.build_model(training_model_config(config))
+  step = step_lib.make_step(model, tx, schedule, adjacency, task.loss_terms,
+                            task.loss_weights, task.accuracy_terms)
+  runner = parallel.DataParallel(step, mesh, config.train.parallel)
+  init = jax.jit(state_lib.init_fn(model, tx, config.data.image_size),
+                 static_argnums=0, out_shardings=mesh_lib.replicated(mesh))
+  abstract = state_lib.abstract_state(model, tx, config.data.image_size,
+                                      adjacency, mesh)
+  return _Program(model, tx, schedule, runner, init, abstract)
+
+
+def build_program(config, mesh, adjacency, task) -> _Program:
+  """Model, optimizer, data-parallel step and state init.
+
+  Cached per process by everything that changes the compiled program (not
+  by num_steps, logging or checkpoint settings), so repeated runs in one
+  process (tests, sweeps) reuse the compiled step.
+  """
+  adjacency = np.ascontiguousarray(adjacency, np.float32)
+  key = _program_key(config, mesh, adjacency, task)
+  if key not in _PROGRAMS:
+    if len(_PROGRAMS) >= 4:
+      _PROGRAMS.pop(next(iter(_PROGRAMS)))
+    _PROGRAMS[key] = _make_program(config, mesh, adjacency, task)
+  return _PROGRAMS[key]
+
+
+def forward_flops_per_image(model, abstract_state, image_size, adjacency):
+  """(conv + matmul FLOPs, XLA's all-op FLOPs) of one image's inference
+  forward pass; either may be None when it cannot be estimated."""
+  variables = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype),
+                           abstract_state.variables)
+  image = jax.ShapeDtypeStruct((1, image_size, image_size, 3), jnp.float32)
+  adjacency = jnp.asarray(adjacency)
+  fwd = lambda v, x: model.apply(v, x, adjacency, train=False)
+  counts = []
+  for count in (flops_lib.matmul_flops, flops_lib.xla_flops):
+    try:
+      counts.append(float(count(fwd, variables, image)))
+    except Exception:  # noqa: BLE001 (a missing estimate must not stop training)
+      counts.append(None)
+  return tuple(counts)
+
+
+# ---------------------------------------------------------------------- data
+def train_batches(config, task, builder, start_step: int) -> Iterator[dict]:
+  """This host's share of the global batches from ``start_step`` on."""
+  t = config.train
+  seed = config.seed
+  if start_step and t.resume_data == 'reseed':
+    seed = (config.seed * 1_000_003 + start_step) % (2 ** 31 - 1)
+  it = task.train_batches(builder, seed)
+  if start_step and t.resume_data == 'skip':
+    print_main(f'resuming the data stream: skipping {start_step} batches')
+    for _ in range(start_step):
+      next(it)
+  yield from it
+
+
+# ------------------------------------------------------------------ training
+def _non_finite_error(step, row, last_saved, ckpt_dir, config):
+  return FloatingPointError(
+      f'non-finite values at step {step}: loss={row["loss"]}, '
+      f'grad_norm={row["grad_norm"]}, param_norm={row["param_norm"]}. '
+      f'Training stopped without saving; the latest checkpoint is '
+      f'{"step " + str(last_saved) if last_saved else "none"} in {ckpt_dir}. '
+      f'Try a lower train.learning_rate (now {config.train.learning_rate}), '
+      'train.warmup_steps or train.grad_clip_norm, or check the input data.')
+
+
+def _mean_rows(rows: list[dict]) -> dict:
+  out = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+  out['learning_rate'] = rows[-1]['learning_rate']
+  return out
+
+
+def train(config, fold_dir: str, task) -> TrainResult:
+  """Trains (or resumes) one fold into ``fold_dir``; see the module doc."""
+  t = config.train
+  mesh = mesh_lib.make_mesh()
+  check_config(config, mesh.size, task)
+  adjacency = task.adjacency()
+  if is_main_process():
+    rundir.save_fold_files(fold_dir, config, adjacency)
+  prog = build_program(config, mesh, adjacency, task)
+  mngr = checkpoint.manager(fold_dir, keep=t.keep_checkpoints)
+  writer = metric_writer.MetricWriter(fold_dir, enabled=is_main_process())
+  prefix = f'fold{config.fold}'
+  try:
+    state = state_lib.restore_checkpoint(mngr, prog.abstract)
+    if state is None:
+      state = prog.init(int(config.seed), mesh_lib.replicate(adjacency, mesh))
+      start = 0
+    else:
+      start = int(mesh_lib.host_value(state.step))
+      print_main(f'{prefix}: resumed from checkpoint step {start} in '
+             f'{rundir.checkpoint_dir(fold_dir)}')
+    if start == 0:
+      matmul, flops = forward_flops_per_image(prog.model, prog.abstract,
+                                              config.data.image_size, adjacency)
+      info = dict(forward_flops_per_image=flops, flops_source=FLOPS_NOTE,
+                  forward_matmul_flops_per_image=matmul,
+                  num_params=state_lib.num_params(prog.abstract.params),
+                  devices=mesh.size, processes=jax.process_count(),
+                  global_batch=t.batch_size, parallel=t.parallel)
+      writer.write(0, info)
+      print_main(f'{prefix}: {info["num_params"]:,} parameters; forward '
+             f'{(matmul or float("nan")) / 1e9:.3f} GFLOPs/image conv+matmul '
+             f'({(flops or float("nan")) / 1e9:.3f} XLA, all ops); '
+             f'{mesh.size} devices on '
+             f'{jax.process_count()} process(es); global batch '
+             f'{t.batch_size}; {t.parallel}')
+    if start >= t.num_steps:
+      print_main(f'{prefix}: already trained to step {start} '
+             f'(train.num_steps={t.num_steps})')
+      return TrainResult(state, fold_dir, start, {})
+    state, last_row = _loop(config, task, prog, mngr, writer, state, start,
+                            fold_dir, prefix)
+    return TrainResult(state, fold_dir, t.num_steps, last_row)
+  finally:
+    mngr.wait_until_finished()
+    writer.close()
+
+
+def _loop(config, task, prog, mngr, writer, state, start, fold_dir, prefix):
+  """Steps start+1 .. num_steps: log, check, checkpoint. -> (state, last row)."""
+  t = config.train
+  runner = prog.runner
+  batches = train_batches(config, task, data.builder(config), start)
+  rng = runner.put_rng(jax.random.key(config.seed))
+  state = runner.put_state(state)
+  ckpt_dir = rundir.checkpoint_dir(fold_dir)
+  pending: list[tuple[int, Any]] = []   # (step, device metrics) not yet read.
+  last_row, last_saved = {}, mngr.latest_step()
+  clock, timed, data_seconds, first_step_seconds = time.perf_counter(), 0, 0., 0.
+
+  def flush(step):
+    """Reads pending metrics, stops on non-finite ones, logs their mean."""
+    nonlocal pending, clock, timed, data_seconds, last_row
+    rows = [(s, runner.metrics(m)) for s, m in pending]
+    for s, row in rows:
+      if row['finite'] != 1.0:
+        raise _non_finite_error(s, row, last_saved, ckpt_dir, config)
+    seconds = ((time.perf_counter() - clock) / timed if timed
+               else first_step_seconds)
+    row = _mean_rows([r for _, r in rows])
+    del row['finite']
+    row.update(images_per_second=t.batch_size / seconds,
+               seconds_per_step=seconds,
+               data_seconds_per_step=data_seconds / max(timed, 1))
+    if rows[0][0] == start + 1:
+      row['first_step_seconds'] = first_step_seconds
+    writer.write(step, row)
+    print_main(metric_writer.progress_line(prefix, step, t.num_steps, row,
+                                       row['images_per_second'], seconds))
+    last_row = row
+    pending, clock, timed, data_seconds = [], time.perf_counter(), 0, 0.
+
+  for step in range(start + 1, t.num_steps + 1):
+    tic = time.perf_counter()
+    host = next(batches)
+    data_seconds += time.perf_counter() - tic
+    state, metrics = runner(state, runner.put_batch(host), rng)
+    pending.append((step, metrics))
+    if step == start + 1:   # compile + first step: kept out of throughput.
+      jax.block_until_ready(metrics)
+      first_step_seconds = time.perf_counter() - tic
+      print_main(f'{prefix}: first step (compilation included) took '
+             f'{first_step_seconds:.1f} s')
+      clock, data_seconds = time.perf_counter(), 0.
+    else:
+      timed += 1
+    save_now = step % t.checkpoint_every == 0 or step == t.num_steps
+    if step % t.log_every == 0 or save_now:
+      flush(step)
+    if save_now:
+      tic = time.perf_counter()
+      last_saved = state_lib.save_checkpoint(mngr, runner.get_state(state))
+      clock += time.perf_counter() - tic   # saving is not step time.
+  return runner.get_state(state), last_row

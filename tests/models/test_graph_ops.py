@@ -1,0 +1,128 @@
+"""Dense graph ops against jraph (segment-sum formulation) and numpy loops."""
+
+import jax
+import jax.numpy as jnp
+import jraph
+import numpy as np
+import pytest
+
+from lgpn_jax.models import graph_ops
+from lgpn_jax.red140 import graphs
+def random_graphs(rng, batch, n, density=0.3):
+  adj = (rng.random((batch, n, n)) < density).astype(np.float32)
+  for b in range(batch):
+    np.fill_diagonal(adj[b], 0)
+  adj[0, 1, :] = 0   # node 1 of graph 0 has no edges.
+  return adj
+
+
+def as_graphs_tuple(adj, h, weights=None):
+  """Batch of dense graphs -> one jraph.GraphsTuple (edge j -> i for A_ij != 0)."""
+  tuples = []
+  for b in range(adj.shape[0]):
+    recv, send = np.nonzero(adj[b])
+    w = adj[b][recv, send] if weights is None else weights[b][recv, send]
+    tuples.append(jraph.GraphsTuple(
+        nodes=jnp.asarray(h[b]), edges=jnp.asarray(w), senders=jnp.asarray(send),
+        receivers=jnp.asarray(recv), n_node=jnp.array([adj.shape[1]]),
+        n_edge=jnp.array([len(send)]), globals=None))
+  return jraph.batch(tuples)
+
+
+def test_gcn_layer_equals_jraph_graph_convolution():
+  rng = np.random.default_rng(0)
+  b, n, d = 3, 12, 5
+  adj = random_graphs(rng, b, n)
+  h = rng.normal(size=(b, n, d)).astype(np.float32)
+  w = rng.normal(size=(d, 4)).astype(np.float32)
+  ours = graph_ops.gcn_layer(jnp.asarray(h), jnp.asarray(adj), w, np.zeros(4))
+  # jraph: sum over in-neighbours and self of x_j W, then mean-normalise.
+  conv = jraph.GraphConvolution(lambda x: x @ w, add_self_edges=True,
+                                symmetric_normalization=False)
+  ref = conv(as_graphs_tuple(adj, h)).nodes.reshape(b, n, 4)
+  ref = jax.nn.relu(ref / (adj.sum(-1, keepdims=True) + 1))
+  np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_weighted_gcn_layer_with_bias_equals_segment_sum():
+  rng = np.random.default_rng(1)
+  b, n, d = 2, 9, 4
+  adj = random_graphs(rng, b, n) * rng.random((b, n, n)).astype(np.float32)
+  h = rng.normal(size=(b, n, d)).astype(np.float32)
+  w = rng.normal(size=(d, d)).astype(np.float32)
+  bias = rng.normal(size=(d,)).astype(np.float32)
+  g = as_graphs_tuple(adj, h)
+  msg = g.edges[:, None] * g.nodes[g.senders]
+  agg = jraph.segment_sum(msg, g.receivers, b * n)
+  deg = jraph.segment_sum(g.edges, g.receivers, b * n)[:, None]
+  x = g.nodes
+  # The reference: (W(A x) + W(x)) / (rowsum(A) + 1), W with bias.
+  ref = jax.nn.relu(((agg @ w + bias) + (x @ w + bias)) / (deg + 1))
+  ours = graph_ops.gcn_layer(jnp.asarray(h), jnp.asarray(adj), w, bias)
+  np.testing.assert_allclose(ours.reshape(b * n, d), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_shared_adjacency_broadcasts_over_the_batch():
+  rng = np.random.default_rng(2)
+  adj = random_graphs(rng, 1, 7)[0]
+  h = rng.normal(size=(3, 7, 4)).astype(np.float32)
+  w = rng.normal(size=(4, 4)).astype(np.float32)
+  one = graph_ops.gcn_layer(h, adj, w, np.zeros(4))
+  many = graph_ops.gcn_layer(h, np.broadcast_to(adj, (3, 7, 7)), w, np.zeros(4))
+  np.testing.assert_allclose(one, many, rtol=1e-6)
+
+
+@pytest.mark.parametrize('empty_rows', ['zero', 'uniform'])
+def test_edge_attention_equals_jraph_segment_softmax(empty_rows):
+  rng = np.random.default_rng(3)
+  b, n, d = 2, 10, 6
+  adj = random_graphs(rng, b, n)
+  h = rng.normal(size=(b, n, d)).astype(np.float32)
+  a = rng.normal(size=(2, d)).astype(np.float32)
+  att = np.asarray(graph_ops.edge_attention(jnp.asarray(h), a, adj > 0,
+                                            empty_rows))
+  g = as_graphs_tuple(adj, h)
+  logits = g.nodes[g.receivers] @ a[0] + g.nodes[g.senders] @ a[1]
+  ref = jraph.segment_softmax(logits, g.receivers, b * n)
+  graph_of_edge = np.repeat(np.arange(b), np.asarray(g.n_edge))
+  local_recv = np.asarray(g.receivers) - graph_of_edge * n
+  local_send = np.asarray(g.senders) - graph_of_edge * n
+  np.testing.assert_allclose(att[graph_of_edge, local_recv, local_send], ref,
+                             rtol=1e-5)
+  non_edges = (adj == 0) & (adj.sum(-1, keepdims=True) > 0)
+  np.testing.assert_array_equal(att[non_edges], 0)
+  has_edges = adj.sum(-1) > 0
+  np.testing.assert_allclose(att.sum(-1)[has_edges], 1, rtol=1e-5)
+  empty = att[0, 1]
+  if empty_rows == 'zero':
+    np.testing.assert_array_equal(empty, 0)
+  else:   # the reference's softmax over an all-masked row: uniform.
+    np.testing.assert_allclose(empty, 1 / n, rtol=1e-6)
+
+
+def test_one_hot_pooling_averages_children_and_counts_edges():
+  rng = np.random.default_rng(4)
+  member = graphs.membership(0)                      # [18, 55]
+  b, d = 2, 3
+  h = rng.normal(size=(b, 55, d)).astype(np.float32)
+  adj = (graphs.fold_correlation_graph(1) > 0).astype(np.float32)
+  match = np.broadcast_to(1e4 * member.T, (b, 55, 18))
+  corr = np.broadcast_to(2 * member.T - 1, (b, 55, 18))
+  h_out, mask, s, c = graph_ops.pool(jnp.asarray(h), jnp.asarray(adj),
+                                     jnp.asarray(match), jnp.asarray(corr))
+  for k in range(18):
+    children = np.flatnonzero(member[k])
+    np.testing.assert_allclose(h_out[:, k], h[:, children].mean(1), rtol=1e-5,
+                               atol=1e-6)
+    for l in range(18):
+      others = np.flatnonzero(member[l])
+      edges = adj[np.ix_(children, others)].sum()
+      assert bool(mask[0, k, l]) == (edges > 0.1), (k, l)
+  np.testing.assert_allclose(s[0], member / member.sum(1, keepdims=True),
+                             atol=1e-6)
+  np.testing.assert_allclose(c[0], member, atol=1e-6)
+
+
+def test_l2_normalize_matches_torch_semantics():
+  x = np.array([[3.0, 4.0], [0.0, 0.0]], np.float32)
+  np.testing.assert_allclose(graph_ops.l2_normalize(x), [[0.6, 0.8], [0, 0]])
