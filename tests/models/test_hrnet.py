@@ -212,8 +212,8 @@ def test_tiny_hrnet_matches_numpy():
   out = forward_with_deltas(net)(variables, x, zero_deltas())
   ref = np_hrnet_tiny(variables, x)
   assert out.shape == (2, TINY['features'])
-  np.testing.assert_allclose(out, ref, rtol=1e-4,
-                             atol=1e-4 * np.abs(ref).max())
+  np.testing.assert_allclose(out, ref, rtol=1e-5,
+                             atol=1e-5 * np.abs(ref).max())
 
 
 def test_every_branch_reaches_the_output():
