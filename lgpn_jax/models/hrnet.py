@@ -32,7 +32,9 @@ the one timm ships as ``hrnet_w32``. The head widths (32, 64, 128, 256) do not
 scale with ``width`` in the reference networks (W18, W32 and W48 share them),
 so they are a field of their own. Parameters at ``features=512``: 40,232,768
 (jax.eval_shape); with a 1000-way classifier instead it has 41,232,680, the
-41.2M published for HRNet-W32-C.
+41.2M published for HRNet-W32-C. Forward FLOPs per 256x256 image
+(convolutions and matmuls, 2 per multiply-add, as ``flops.matmul_flops``
+counts them): 23.30 G (8.92 G multiply-adds at 224x224).
 
 Reference parity choices: the head's downsampling and final convolutions keep
 their biases although BatchNorm follows them (``head_conv_bias``): in training
