@@ -1,0 +1,309 @@
+"""Start a backbone's ResNet part from torchvision's ImageNet ResNet-50 weights.
+
+  state_dict = read_state_dict('resnet50.safetensors')    # a file you supply
+  variables = model.init(key, images, adjacency, train=False)
+  variables, report = load_pretrained(variables, state_dict,
+                                      config.model.backbone)
+  print(report.summary())
+
+Nothing is downloaded: the weights come from a file the user supplies. The
+authors' code loads torchvision's original ImageNet ResNet-50
+(``resnet50-19c8e357.pth``) into their GTC with ``strict=False``; torchvision's
+later ImageNet weights have the same keys and load the same way.
+
+Reading (``read_state_dict``):
+  * ``.safetensors`` is parsed here with numpy (8-byte little-endian header
+    length, JSON header of dtype / shape / data_offsets, raw little-endian
+    bytes), so neither torch nor any new package is needed and no pickle is
+    run. Arrays keep their stored dtype, except BF16, which numpy lacks: it
+    becomes float32 exactly (its 16 bits are the high half of a float32).
+  * ``.pth`` / ``.pt`` need PyTorch (optional; read with ``weights_only`` unless
+    ``trust_pickle``). Without it, convert the file where torch is installed:
+    import torch, safetensors.torch as st
+    sd = torch.load('resnet50.pth', map_location='cpu', weights_only=True)
+    st.save_file({k: v.contiguous() for k, v in sd.items()}, 'r50.safetensors')
+
+Mapping (``torchvision_resnet50_rules``; conv [O, I, kh, kw] -> kernel
+[kh, kw, I, O]; BatchNorm weight/bias -> params scale/bias, running_mean/var
+-> batch_stats mean/var):
+  layer{s}.{b}.{conv,bn}{1,2,3}   stages/layer{s}_{b}/{conv,bn}{1,2,3}
+  layer{s}.0.downsample.{0,1}     stages/layer{s}_0/downsample_{conv,bn}
+  conv1, bn1                      conv1, bn1 (both targets, see below)
+  fc.*                            ignored (reasons below)
+  *.num_batches_tracked           ignored (Flax BatchNorm keeps no step count)
+Target 'resnet50' (our baseline): the 7x7 stride-2 stem is torchvision's own.
+Target 'gtc': the authors' GTC names its 7x7 stem branch ``conv1`` / ``bn1``,
+so their ``strict=False`` load (which matches by name) puts torchvision's
+conv1 (64x3x7x7) and bn1 into that branch although it runs at stride 1 with no
+max-pool; we do the same, and the shape check holds it to stem_width=64 as the
+authors'. The 5x5 / 3x3 branches, stem merge, lateral, output-branch and
+smoothing layers get no weights (listed as missing; they keep their init).
+torchvision's fc is ImageNet's 1000-class head: our ResNet50's fc maps to
+``model.feature_dim`` instead, and the authors' LGP_Net replaces GTC.fc by a
+fresh Linear(2048, 512) after loading, so both targets keep a fresh fc.
+
+Checks (``load_pretrained``): every mapped tensor must have our leaf's shape;
+torch's ``load_state_dict`` raises on a size mismatch even with
+``strict=False``, so a mismatch is an error too (all are listed, with a hint
+when the model's widths are not ResNet-50's); ``strict_shapes=False`` skips
+them instead (reported as ignored). Keys without a target are reported as
+unexpected, not errors, as with ``strict=False``. A state_dict of which nothing
+maps is an error (wrong ``prefix`` or not a ResNet-50). A ``module.`` prefix
+(nn.DataParallel) is stripped. Replaced leaves are float32 (params and batch
+statistics stay float32 whatever the compute dtype) and keep the sharding of
+the leaf they replace, so loading can follow a sharded ``init``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+from typing import Any, Mapping, Sequence
+
+import jax
+import numpy as np
+from flax import traverse_util
+
+from lgpn_jax.convert import (BN, CONV, NUM_BATCHES, ConversionError,
+                              ConversionReport, Target, load_pth, strip_prefix,
+                              to_numpy, torch_conv_to_flax)
+
+TARGETS = ('resnet50', 'gtc')     # = config.model.backbone values.
+RESNET50 = dict(stem_width=64, stage_sizes=(3, 4, 6, 3),
+                widths=(64, 128, 256, 512))
+FC_REASON = {
+    'resnet50': "torchvision's 1000-class ImageNet head; our fc maps to "
+                'model.feature_dim and keeps its init',
+    'gtc': "torchvision's 1000-class ImageNet head; the authors replace GTC.fc "
+           'by a fresh Linear(2048, 512) after loading',
+}
+TORCH_MISSING = (
+    'reading {path} needs PyTorch, which is not installed: pip install torch '
+    '(the CPU build is enough), or convert it to .safetensors where torch and '
+    'safetensors are installed: python -c "import torch, safetensors.torch as '
+    "st; sd = torch.load('{name}', map_location='cpu', weights_only=True); "
+    "st.save_file({{k: v.contiguous() for k, v in sd.items()}}, "
+    "'{stem}.safetensors')\"")
+# safetensors dtype -> numpy dtype (little-endian). BF16 is decoded apart.
+SAFETENSORS_DTYPES = {'F64': '<f8', 'F32': '<f4', 'F16': '<f2', 'I64': '<i8',
+                      'I32': '<i4', 'I16': '<i2', 'I8': 'i1', 'U8': 'u1',
+                      'BOOL': '?', 'BF16': '<u2'}
+_TRANSFORMS = {'conv': torch_conv_to_flax, 'copy': lambda x: x}
+_LAYER = re.compile(r'layer([1-4])\.(\d+)\.(conv[123]|bn[123]|downsample\.[01])'
+                    r'\.(\w+)')
+_STEM = re.compile(r'(conv1|bn1)\.(\w+)')
+_BLOCK = re.compile(r'layer(\d+)_(\d+)')
+
+
+# ------------------------------------------------------------------ reading
+
+def read_state_dict(path: str | os.PathLike, *, trust_pickle: bool = False
+                    ) -> dict[str, np.ndarray]:
+  """A ``.safetensors`` / ``.pth`` / ``.pt`` weights file -> {key: array}."""
+  path = os.fspath(path)
+  if not os.path.isfile(path):
+    raise ConversionError(f'no such weights file: {path}')
+  ext = os.path.splitext(path)[1].lower()
+  if ext == '.safetensors':
+    return read_safetensors(path)
+  if ext in ('.pth', '.pt'):
+    if importlib.util.find_spec('torch') is None:
+      base = os.path.basename(path)
+      raise ConversionError(TORCH_MISSING.format(
+          path=path, name=base, stem=os.path.splitext(base)[0]))
+    return load_pth(path, trust_pickle=trust_pickle)
+  raise ConversionError(f'{path}: unknown weights format {ext!r} (expected '
+                        '.safetensors, .pth or .pt)')
+
+
+def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
+  """Parse a .safetensors file with numpy; one-line errors for a bad file."""
+  def bad(why: str) -> ConversionError:
+    return ConversionError(f'{path} is not a readable .safetensors file: {why}')
+
+  with open(path, 'rb') as f:
+    data = bytearray(os.fstat(f.fileno()).st_size)
+    f.readinto(data)   # a bytearray: the arrays below are writable views.
+  if len(data) < 8:
+    raise bad(f'{len(data)} bytes, no 8-byte header length (truncated)')
+  size = int.from_bytes(data[:8], 'little')
+  if 8 + size > len(data):
+    raise bad(f'the header length says {size} bytes but only {len(data) - 8} '
+              'follow (truncated, or not a .safetensors file)')
+  try:
+    header = json.loads(bytes(data[8:8 + size]).decode('utf-8'))
+  except (UnicodeDecodeError, ValueError) as e:
+    raise bad(f'the header is not JSON ({e})') from None
+  if not isinstance(header, dict):
+    raise bad('the header is not a JSON object')
+  body = memoryview(data)[8 + size:]
+  out = {}
+  for name, info in header.items():
+    if name == '__metadata__':
+      continue
+    try:
+      code, begin, end = info['dtype'], *map(int, info['data_offsets'])
+      shape = tuple(int(d) for d in info['shape'])
+    except (KeyError, TypeError, ValueError):
+      raise bad(f'malformed header entry for {name!r}: {info!r}') from None
+    if code not in SAFETENSORS_DTYPES:
+      raise bad(f'tensor {name!r} has dtype {code}, not one of '
+                f'{", ".join(SAFETENSORS_DTYPES)}')
+    dtype = np.dtype(SAFETENSORS_DTYPES[code])
+    count = int(np.prod(shape, dtype=np.int64))
+    if end > len(body):
+      raise bad(f'tensor {name!r} ends at byte {end} of a {len(body)}-byte '
+                'data section (truncated)')
+    if not 0 <= begin <= end or end - begin != count * dtype.itemsize:
+      raise bad(f'tensor {name!r}: data_offsets [{begin}, {end}] do not hold '
+                f'{code} {list(shape)}')
+    array = np.frombuffer(body, dtype, count, begin).reshape(shape)
+    if code == 'BF16':   # bf16 bits are the high half of the float32's.
+      array = (array.astype('<u4') << 16).view('<f4')
+    out[name] = array
+  return out
+
+
+# ------------------------------------------------------------------ mapping
+
+def torchvision_resnet50_rules(key: str, target: str) -> Target | str | None:
+  """Where a torchvision resnet50 key goes: a ``Target`` (path collection
+  first, relative to the backbone, i.e. without ``prefix``), the reason it
+  is ignored (a str), or None for a key torchvision's resnet50 does not have.
+  """
+  if target not in TARGETS:
+    raise ConversionError(f'target must be one of {TARGETS}, got {target!r}')
+  if key.endswith('.num_batches_tracked'):
+    return NUM_BATCHES
+  if key.startswith('fc.'):
+    return FC_REASON[target]
+  match = _LAYER.fullmatch(key)
+  if match:
+    stage, block, module, leaf = match.groups()
+    name = {'downsample.0': 'downsample_conv',
+            'downsample.1': 'downsample_bn'}.get(module, module)
+    path = ('stages', f'layer{stage}_{block}', name)
+  elif match := _STEM.fullmatch(key):
+    name, leaf = match.groups()
+    path = (name,)
+  else:
+    return None
+  leaves = BN if name.startswith('bn') or name.endswith('_bn') else CONV
+  if leaf not in leaves:
+    return None
+  collection, flax_name, transform = leaves[leaf]
+  return Target((collection, *path, flax_name), transform)
+
+
+def architecture(ours: Mapping[tuple, Any], prefix: tuple[str, ...]) -> dict:
+  """stem_width, stage_sizes and widths read off the backbone's kernels."""
+  kernels = {p[1 + len(prefix):-1]: tuple(v.shape) for p, v in ours.items()
+             if p[0] == 'params' and p[-1] == 'kernel'}
+  blocks: dict[int, int] = {}
+  for module in kernels:
+    if len(module) == 3 and module[0] == 'stages' and module[2] == 'conv1':
+      if m := _BLOCK.fullmatch(module[1]):
+        blocks[int(m[1])] = blocks.get(int(m[1]), 0) + 1
+  stages = sorted(blocks)
+  return dict(stem_width=kernels.get(('conv1',), (None,))[-1],
+              stage_sizes=tuple(blocks[s] for s in stages),
+              widths=tuple(kernels.get(('stages', f'layer{s}_0', 'conv1'),
+                                       (None,))[-1] for s in stages))
+
+
+def _not_resnet50(ours, prefix) -> str | None:
+  arch = architecture(ours, prefix)
+  if arch == RESNET50:
+    return None
+  return ('the model (' + ', '.join(f'{k}={v}' for k, v in arch.items())
+          + ") differs from ResNet-50's (" + ', '.join(
+              f'{k}={v}' for k, v in RESNET50.items())
+          + '): set model.stem_width, model.stage_sizes and model.widths to '
+          "ResNet-50's to load ImageNet weights")
+
+
+def load_pretrained(variables: Mapping[str, Any],
+                    state_dict: Mapping[str, Any], target: str, *,
+                    prefix: Sequence[str] | str = ('backbone',),
+                    strict_shapes: bool = True
+                    ) -> tuple[dict, ConversionReport]:
+  """torchvision resnet50 state_dict -> (a copy of ``variables`` with the
+  ResNet part replaced, report). See the module doc for the contract.
+
+  ``variables``: the ``{'params', 'batch_stats'}`` tree of ``model.init``
+  (arrays, or ``jax.eval_shape`` structs); ``target``: 'resnet50' | 'gtc';
+  ``prefix``: the backbone's scope ('backbone' in LGPN and Classifier, ()
+  for a bare backbone). The report's ``missing`` lists backbone leaves that
+  keep their init.
+  """
+  if isinstance(prefix, str):
+    prefix = tuple(p for p in prefix.split('/') if p)
+  prefix = tuple(prefix)
+  flat = traverse_util.flatten_dict(variables)
+  ours = {p: v for p, v in flat.items()
+          if p[1:1 + len(prefix)] == prefix and len(p) > 1 + len(prefix)}
+  where = '/'.join(prefix) or 'the root'
+  if not ours:
+    raise ConversionError(
+        f'the variables have nothing under {where}: prefix must name the '
+        f'backbone\'s scope (top-level scopes: {sorted({p[1] for p in flat})})')
+  if not any(p[0] == 'batch_stats' for p in ours):
+    raise ConversionError(
+        f'the variables have no batch_stats under {where}: pass the whole '
+        "{'params', 'batch_stats'} tree of model.init (a model built with "
+        'fold_bn=True has none: load the weights first, then fold)')
+  source, stripped = strip_prefix(state_dict)
+  report = ConversionReport(prefix_stripped=stripped)
+  written: dict[tuple, Any] = {}
+  mismatched: list[str] = []
+  for key in sorted(source):
+    rule = torchvision_resnet50_rules(key, target)
+    if isinstance(rule, str):
+      report.ignored[key] = rule
+      continue
+    path = None if rule is None else (rule.path[0], *prefix, *rule.path[1:])
+    if path not in ours:
+      report.unexpected.append(key)
+      continue
+    array = to_numpy(source[key])
+    value = np.ascontiguousarray(_TRANSFORMS[rule.transform](array),
+                                 np.float32)
+    want = tuple(ours[path].shape)
+    if value.shape != want:
+      torch_want = want if rule.transform == 'copy' else (
+          tuple(want[i] for i in (3, 2, 0, 1)) if len(want) == 4 else want)
+      why = (f'{key}: torch shape {tuple(array.shape)}, ours {torch_want} '
+             f'in torch layout ({"/".join(path)} {want})')
+      mismatched.append(why)
+      report.ignored[key] = f'shape mismatch, skipped: {why}'
+      continue
+    written[path] = value
+    report.mapped[key] = '/'.join(path)
+
+  hint = _not_resnet50(ours, prefix)
+  if mismatched and strict_shapes:
+    shown = mismatched[:8] + ([f'... and {len(mismatched) - 8} more']
+                              if len(mismatched) > 8 else [])
+    raise ConversionError(
+        f'{len(mismatched)} torchvision tensors do not fit the {target} '
+        'backbone' + (f'; {hint}' if hint else '') + ':\n  '
+        + '\n  '.join(shown))
+  if not written:
+    raise ConversionError(
+        f'no tensor of the state_dict maps onto the {target} backbone under '
+        f'{where} ({len(report.unexpected)} unexpected, '
+        f'{len(report.ignored)} ignored keys): is it a torchvision resnet50 '
+        'state_dict, and is prefix right?')
+  if hint:
+    report.warnings.append(hint)
+  report.missing = ['/'.join(p) for p in ours if p not in written]
+  report.leaves = len(written)
+
+  new = dict(flat)
+  for path, value in written.items():
+    old = flat[path]
+    new[path] = (jax.device_put(value, old.sharding)
+                 if isinstance(old, jax.Array) else value)
+  return traverse_util.unflatten_dict(new), report
