@@ -1,10 +1,11 @@
 r"""Convert the authors' PyTorch LGPN weights to a Flax checkpoint.
 
-usage: python convert.py --pth=best_model.pth --out=/tmp/lgpn_released
+usage: python convert.py --weights=best_model.pth --out=/tmp/lgpn_released
            [--config=configs/released.py] [--trust_pickle] [--non_strict]
            [--overwrite]
 
-Reads the .pth (PyTorch needed for that step only), maps every tensor onto
+Reads the .pth (PyTorch needed for that step only) or the same tensors as
+.safetensors (no PyTorch needed), maps every tensor onto
 the model of --config (lgpn_jax/models/convert.py: shapes checked, report of
 mapped / ignored / missing / unexpected keys) and writes
 {'params', 'batch_stats'} as an orbax StandardCheckpointer directory.
@@ -21,8 +22,8 @@ from lgpn_jax import cli
 
 def define(fv, argv):
   cli.config_file(fv, argv, default='configs/released.py')
-  flags.DEFINE_string('pth', None, 'PyTorch checkpoint to read.',
-                      flag_values=fv)
+  flags.DEFINE_string('weights', None, "The authors' checkpoint: .pth "
+                      '(needs PyTorch) or .safetensors.', flag_values=fv)
   flags.DEFINE_string('out', None, 'Output directory (created).',
                       flag_values=fv)
   flags.DEFINE_bool('non_strict', False, 'Only report missing / unexpected '
@@ -34,10 +35,10 @@ def define(fv, argv):
 
 
 def body(fv):
-  cli.required(fv, 'pth', 'out')
+  cli.required(fv, 'weights', 'out')
   from lgpn_jax.models import convert
   out, report = convert.convert_file(
-      fv.pth, fv.out, fv.config, strict=not fv.non_strict,
+      fv.weights, fv.out, fv.config, strict=not fv.non_strict,
       trust_pickle=fv.trust_pickle, overwrite=fv.overwrite)
   print(report.summary())
   print(f'wrote {out}')

@@ -13,6 +13,7 @@ its records, a fake model with known outputs and a fake evaluation report.
 """
 
 import io
+import json
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -27,6 +28,7 @@ jax.config.update('jax_platforms', 'cpu')
 
 import flax.linen as nn  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 TINY = dict(image_size=32, images_per_gm=3, num_real=24, seed=0)
@@ -139,3 +141,36 @@ def _fake_report(loss_f1, l1, protocol='paper'):
 def fake_report():
   """fake_report(loss_f1, l1, protocol) -> a minimal eval_fold JSON dict."""
   return _fake_report
+
+
+_SAFETENSORS_CODES = {np.dtype('float32'): 'F32', np.dtype('float16'): 'F16',
+                      np.dtype('float64'): 'F64', np.dtype('int64'): 'I64',
+                      np.dtype('int32'): 'I32'}
+
+
+def _write_safetensors(path, tensors):
+  """{name: numpy array, or (dtype code, shape, raw little-endian bytes)}
+  -> a .safetensors file (header padded to 8 bytes, as writers do)."""
+  header, blobs, offset = {'__metadata__': {'format': 'pt'}}, [], 0
+  for name, value in tensors.items():
+    if isinstance(value, tuple):
+      code, shape, raw = value
+    else:
+      value = np.asarray(value)
+      code, shape = _SAFETENSORS_CODES[value.dtype], list(value.shape)
+      raw = value.astype(value.dtype.newbyteorder('<')).tobytes()
+    header[name] = dict(dtype=code, shape=shape,
+                        data_offsets=[offset, offset + len(raw)])
+    blobs.append(raw)
+    offset += len(raw)
+  text = json.dumps(header).encode()
+  text += b' ' * (-len(text) % 8)
+  with open(path, 'wb') as f:
+    f.write(len(text).to_bytes(8, 'little') + text + b''.join(blobs))
+  return path
+
+
+@pytest.fixture(scope='session')
+def write_safetensors():
+  """write_safetensors(path, {name: array or (code, shape, raw)})."""
+  return _write_safetensors

@@ -11,9 +11,9 @@ checked against ``jax.eval_shape`` of the model's ``init``. Options that change
 the computed function but not the shapes (stem_bn, empty_rows, ...) are listed
 as warnings in the report.
 
-``convert_file(pth, out, config)`` reads a ``.pth`` (PyTorch is needed only
-for that step), converts it and writes an orbax directory; ``convert.py`` at
-the repository root is its command line.
+``convert_file(weights, out, config)`` reads a ``.pth`` (PyTorch is needed
+only for that) or ``.safetensors`` file, converts it and writes an orbax
+directory; ``convert.py`` at the repository root is its command line.
 
 Mapping (torch key -> Flax path). Conv weights [O, I/g, kh, kw] become kernels
 [kh, kw, I/g, O]; linear weights [O, I] become kernels [I, O]; BatchNorm
@@ -50,7 +50,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from lgpn_jax.models.torch_io import to_numpy
+from lgpn_jax.models.weight_files import to_numpy
 
 Path = tuple[str, ...]          # ('params', 'backbone', 'conv1', 'kernel')
 # torch leaf name -> (collection, Flax leaf name, transform)
@@ -419,19 +419,21 @@ def convert_state_dict(state_dict: Mapping[str, Any], config, *,
 
 
 
-def convert_file(pth: str, out: str, config, *, strict: bool = True,
+def convert_file(weights: str, out: str, config, *, strict: bool = True,
                  trust_pickle: bool = False, overwrite: bool = False
                  ) -> tuple[str, ConversionReport]:
-  """Reads the authors' ``.pth``, converts it for ``config`` and writes
+  """Reads the authors' weights (``.pth``, or the same tensors as
+  ``.safetensors``), converts them for ``config`` and writes
   ``{'params', 'batch_stats'}`` as an orbax directory at ``out``.
 
   Checks ``out`` and the config before reading the file. Returns (the
   directory written, the report).
   """
-  from lgpn_jax.models import torch_io
+  from lgpn_jax.models import weight_files
   if os.path.exists(out) and not overwrite:
     raise ConversionError(f'{out} exists (pass --overwrite)')
   check_config(config.model)
-  state_dict = torch_io.load_pth(pth, trust_pickle=trust_pickle)
+  state_dict = weight_files.read_state_dict(weights,
+                                            trust_pickle=trust_pickle)
   variables, report = convert_state_dict(state_dict, config, strict=strict)
-  return torch_io.save_variables(variables, out, overwrite=overwrite), report
+  return weight_files.save_variables(variables, out, overwrite=overwrite), report

@@ -1,6 +1,6 @@
 """Start a backbone's ResNet part from torchvision's ImageNet ResNet-50 weights.
 
-  state_dict = read_state_dict('resnet50.safetensors')    # a file you supply
+  state_dict = weight_files.read_state_dict('resnet50.safetensors')  # yours
   variables = model.init(key, images, adjacency, train=False)
   variables, report = load_pretrained(variables, state_dict,
                                       config.model.backbone)
@@ -11,17 +11,8 @@ authors' code loads torchvision's original ImageNet ResNet-50
 (``resnet50-19c8e357.pth``) into their GTC with ``strict=False``; torchvision's
 later ImageNet weights have the same keys and load the same way.
 
-Reading (``read_state_dict``):
-  * ``.safetensors`` is parsed here with numpy (8-byte little-endian header
-    length, JSON header of dtype / shape / data_offsets, raw little-endian
-    bytes), so neither torch nor any new package is needed and no pickle is
-    run. Arrays keep their stored dtype, except BF16, which numpy lacks: it
-    becomes float32 exactly (its 16 bits are the high half of a float32).
-  * ``.pth`` / ``.pt`` need PyTorch (optional; read with ``weights_only`` unless
-    ``trust_pickle``). Without it, convert the file where torch is installed:
-    import torch, safetensors.torch as st
-    sd = torch.load('resnet50.pth', map_location='cpu', weights_only=True)
-    st.save_file({k: v.contiguous() for k, v in sd.items()}, 'r50.safetensors')
+The file is read by ``weight_files.read_state_dict`` (``.safetensors`` with
+numpy, ``.pth`` with torch when installed).
 
 Mapping (``torchvision_resnet50_rules``; conv [O, I, kh, kw] -> kernel
 [kh, kw, I, O]; BatchNorm weight/bias -> params scale/bias, running_mean/var
@@ -56,9 +47,6 @@ the leaf they replace, so loading can follow a sharded ``init``.
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
 import re
 from typing import Any, Mapping, Sequence
 
@@ -66,9 +54,10 @@ import jax
 import numpy as np
 from flax import traverse_util
 
-from lgpn_jax.convert import (BN, CONV, NUM_BATCHES, ConversionError,
-                              ConversionReport, Target, load_pth, strip_prefix,
-                              to_numpy, torch_conv_to_flax)
+from lgpn_jax.models.convert import (BN, CONV, NUM_BATCHES, ConversionError,
+                                     ConversionReport, Target, strip_prefix,
+                                     torch_conv_to_flax)
+from lgpn_jax.models.weight_files import to_numpy
 
 TARGETS = ('resnet50', 'gtc')     # = config.model.backbone values.
 RESNET50 = dict(stem_width=64, stage_sizes=(3, 4, 6, 3),
@@ -79,91 +68,11 @@ FC_REASON = {
     'gtc': "torchvision's 1000-class ImageNet head; the authors replace GTC.fc "
            'by a fresh Linear(2048, 512) after loading',
 }
-TORCH_MISSING = (
-    'reading {path} needs PyTorch, which is not installed: pip install torch '
-    '(the CPU build is enough), or convert it to .safetensors where torch and '
-    'safetensors are installed: python -c "import torch, safetensors.torch as '
-    "st; sd = torch.load('{name}', map_location='cpu', weights_only=True); "
-    "st.save_file({{k: v.contiguous() for k, v in sd.items()}}, "
-    "'{stem}.safetensors')\"")
-# safetensors dtype -> numpy dtype (little-endian). BF16 is decoded apart.
-SAFETENSORS_DTYPES = {'F64': '<f8', 'F32': '<f4', 'F16': '<f2', 'I64': '<i8',
-                      'I32': '<i4', 'I16': '<i2', 'I8': 'i1', 'U8': 'u1',
-                      'BOOL': '?', 'BF16': '<u2'}
 _TRANSFORMS = {'conv': torch_conv_to_flax, 'copy': lambda x: x}
 _LAYER = re.compile(r'layer([1-4])\.(\d+)\.(conv[123]|bn[123]|downsample\.[01])'
                     r'\.(\w+)')
 _STEM = re.compile(r'(conv1|bn1)\.(\w+)')
 _BLOCK = re.compile(r'layer(\d+)_(\d+)')
-
-
-# ------------------------------------------------------------------ reading
-
-def read_state_dict(path: str | os.PathLike, *, trust_pickle: bool = False
-                    ) -> dict[str, np.ndarray]:
-  """A ``.safetensors`` / ``.pth`` / ``.pt`` weights file -> {key: array}."""
-  path = os.fspath(path)
-  if not os.path.isfile(path):
-    raise ConversionError(f'no such weights file: {path}')
-  ext = os.path.splitext(path)[1].lower()
-  if ext == '.safetensors':
-    return read_safetensors(path)
-  if ext in ('.pth', '.pt'):
-    if importlib.util.find_spec('torch') is None:
-      base = os.path.basename(path)
-      raise ConversionError(TORCH_MISSING.format(
-          path=path, name=base, stem=os.path.splitext(base)[0]))
-    return load_pth(path, trust_pickle=trust_pickle)
-  raise ConversionError(f'{path}: unknown weights format {ext!r} (expected '
-                        '.safetensors, .pth or .pt)')
-
-
-def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
-  """Parse a .safetensors file with numpy; one-line errors for a bad file."""
-  def bad(why: str) -> ConversionError:
-    return ConversionError(f'{path} is not a readable .safetensors file: {why}')
-
-  with open(path, 'rb') as f:
-    data = bytearray(os.fstat(f.fileno()).st_size)
-    f.readinto(data)   # a bytearray: the arrays below are writable views.
-  if len(data) < 8:
-    raise bad(f'{len(data)} bytes, no 8-byte header length (truncated)')
-  size = int.from_bytes(data[:8], 'little')
-  if 8 + size > len(data):
-    raise bad(f'the header length says {size} bytes but only {len(data) - 8} '
-              'follow (truncated, or not a .safetensors file)')
-  try:
-    header = json.loads(bytes(data[8:8 + size]).decode('utf-8'))
-  except (UnicodeDecodeError, ValueError) as e:
-    raise bad(f'the header is not JSON ({e})') from None
-  if not isinstance(header, dict):
-    raise bad('the header is not a JSON object')
-  body = memoryview(data)[8 + size:]
-  out = {}
-  for name, info in header.items():
-    if name == '__metadata__':
-      continue
-    try:
-      code, begin, end = info['dtype'], *map(int, info['data_offsets'])
-      shape = tuple(int(d) for d in info['shape'])
-    except (KeyError, TypeError, ValueError):
-      raise bad(f'malformed header entry for {name!r}: {info!r}') from None
-    if code not in SAFETENSORS_DTYPES:
-      raise bad(f'tensor {name!r} has dtype {code}, not one of '
-                f'{", ".join(SAFETENSORS_DTYPES)}')
-    dtype = np.dtype(SAFETENSORS_DTYPES[code])
-    count = int(np.prod(shape, dtype=np.int64))
-    if end > len(body):
-      raise bad(f'tensor {name!r} ends at byte {end} of a {len(body)}-byte '
-                'data section (truncated)')
-    if not 0 <= begin <= end or end - begin != count * dtype.itemsize:
-      raise bad(f'tensor {name!r}: data_offsets [{begin}, {end}] do not hold '
-                f'{code} {list(shape)}')
-    array = np.frombuffer(body, dtype, count, begin).reshape(shape)
-    if code == 'BF16':   # bf16 bits are the high half of the float32's.
-      array = (array.astype('<u4') << 16).view('<f4')
-    out[name] = array
-  return out
 
 
 # ------------------------------------------------------------------ mapping

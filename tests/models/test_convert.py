@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from configs import default, released
-from lgpn_jax.models import convert, graph_ops, torch_io
+from lgpn_jax.models import convert, graph_ops, weight_files
 from lgpn_jax.models.node_heads import NodeHeads
 from lgpn_jax.models.resnet import conv
 
@@ -363,12 +363,12 @@ def test_accepts_array_likes(config):
 
 def test_unwrap_state_dict():
   sd = {'a.weight': np.zeros(2)}
-  assert torch_io.unwrap_state_dict(sd) == sd
+  assert weight_files.unwrap_state_dict(sd) == sd
   checkpoint = {'epoch': 3, 'model_state_dict': sd, 'scheduler': object()}
-  assert torch_io.unwrap_state_dict(checkpoint) == sd
-  assert torch_io.unwrap_state_dict({'state_dict': {'model': sd}}) == sd
-  with pytest.raises(torch_io.WeightFileError, match="'epoch'"):
-    torch_io.unwrap_state_dict({'epoch': 3, 'optimizer': {}})
+  assert weight_files.unwrap_state_dict(checkpoint) == sd
+  assert weight_files.unwrap_state_dict({'state_dict': {'model': sd}}) == sd
+  with pytest.raises(weight_files.WeightFileError, match="'epoch'"):
+    weight_files.unwrap_state_dict({'epoch': 3, 'optimizer': {}})
 
 
 def test_cli_reports_user_errors_without_traceback(tmp_path):
@@ -376,11 +376,12 @@ def test_cli_reports_user_errors_without_traceback(tmp_path):
     return subprocess.run([sys.executable, 'convert.py', *args], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
 
-  out = convert_py(f'--pth={tmp_path / "nope.pth"}', f'--out={tmp_path / "o"}')
+  out = convert_py(f'--weights={tmp_path / "nope.pth"}',
+                   f'--out={tmp_path / "o"}')
   assert out.returncode == 2 and out.stderr.startswith('error: ')
   assert 'nope.pth' in out.stderr and 'Traceback' not in out.stderr
   (tmp_path / 'o').mkdir()
-  out = convert_py('--pth=x.pth', f'--out={tmp_path / "o"}')
+  out = convert_py('--weights=x.pth', f'--out={tmp_path / "o"}')
   assert out.returncode == 2 and '--overwrite' in out.stderr
 
 
@@ -391,8 +392,8 @@ HAS_TORCH = importlib.util.find_spec('torch') is not None
 def test_load_pth_without_torch_says_so(tmp_path):
   path = tmp_path / 'w.pth'
   path.write_bytes(b'not really')
-  with pytest.raises(torch_io.WeightFileError, match='needs PyTorch'):
-    torch_io.load_pth(path)
+  with pytest.raises(weight_files.WeightFileError, match='needs PyTorch'):
+    weight_files.load_pth(path)
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason='optional: needs torch')
@@ -404,9 +405,9 @@ def test_load_pth_reads_a_wrapped_dataparallel_checkpoint(tmp_path, config):
   path = tmp_path / 'best_model.pth'
   torch.save({'epoch': 3, 'model_state_dict': sd,
               'scheduler': argparse.Namespace(step=20)}, path)
-  with pytest.raises(torch_io.WeightFileError, match='--trust_pickle'):
-    torch_io.load_pth(path)
-  loaded = torch_io.load_pth(path, trust_pickle=True)
+  with pytest.raises(weight_files.WeightFileError, match='--trust_pickle'):
+    weight_files.load_pth(path)
+  loaded = weight_files.load_pth(path, trust_pickle=True)
   assert set(loaded) == set(sd)
   variables, report = convert.convert_state_dict(loaded, config)
   assert report.missing == [] and report.unexpected == []
@@ -422,12 +423,13 @@ def test_convert_file_writes_a_restorable_checkpoint(tmp_path, monkeypatch,
   sd['GTC.bn1.running_var'] = np.linspace(1, 2, 64, dtype=np.float32)
   sd['head_3.2.bias'] = np.arange(DIM, dtype=np.float32)
   sd = {f'module.{k}': v for k, v in sd.items()}
-  monkeypatch.setattr(torch_io, 'load_pth', lambda path, trust_pickle: sd)
+  monkeypatch.setattr(weight_files, 'read_state_dict',
+                      lambda path, trust_pickle: sd)
   out = tmp_path / 'converted'
   written, report = convert.convert_file('w.pth', str(out), config)
   assert written == str(out)
   assert 'missing 0; unexpected 0' in report.summary()
-  restored = torch_io.load_variables(out)
+  restored = weight_files.load_variables(out)
   np.testing.assert_array_equal(
       restored['batch_stats']['backbone']['bn1']['var'],
       sd['module.GTC.bn1.running_var'])

@@ -288,7 +288,7 @@ def test_every_parameter_gets_a_gradient():
 
 
 def test_folded_form_matches():
-  from lgpn_jax.bn_fold import fold_variables
+  from lgpn_jax.models.bn_fold import fold_variables
   net = HRNet(**TINY)
   variables = tiny_variables(net)
   folded_net = HRNet(**TINY, fold_bn=True)

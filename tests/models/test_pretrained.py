@@ -8,8 +8,6 @@ against a numpy reference of the block in eval mode.
 
 from __future__ import annotations
 
-import json
-import os
 
 import flax.linen as nn
 import jax
@@ -220,96 +218,6 @@ def test_loaded_bottleneck_matches_numpy_reference():
   want = bottleneck_ref(x.astype(np.float64), sd, 'layer2.0', stride=2)
   assert got.shape == want.shape == (2, 4, 4, 16)
   np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
-
-
-# -------------------------------------------------------------- safetensors
-
-def write_safetensors(path, tensors: dict[str, tuple[str, list, bytes]]):
-  """{name: (dtype code, shape, raw little-endian bytes)} -> a .safetensors."""
-  header, blobs, offset = {'__metadata__': {'format': 'pt'}}, [], 0
-  for name, (code, shape, raw) in tensors.items():
-    header[name] = dict(dtype=code, shape=shape,
-                        data_offsets=[offset, offset + len(raw)])
-    blobs.append(raw)
-    offset += len(raw)
-  text = json.dumps(header).encode()
-  text += b' ' * (-len(text) % 8)   # writers pad the header to 8 bytes.
-  with open(path, 'wb') as f:
-    f.write(len(text).to_bytes(8, 'little') + text + b''.join(blobs))
-
-
-def test_safetensors_round_trip(tmp_path):
-  rng = np.random.default_rng(3)
-  f32 = rng.standard_normal((3, 2, 5)).astype(np.float32)
-  f16 = rng.standard_normal((4, 3)).astype(np.float16)
-  bits = rng.standard_normal((2, 7)).astype(np.float32).view(np.uint32)
-  bf16 = (bits & np.uint32(0xFFFF0000)).view(np.float32)   # bf16-exact values
-  i64 = np.array(123456789012, np.int64)
-  path = tmp_path / 'w.safetensors'
-  write_safetensors(path, {
-      'a.weight': ('F32', [3, 2, 5], f32.astype('<f4').tobytes()),
-      'b.weight': ('F16', [4, 3], f16.astype('<f2').tobytes()),
-      'c.weight': ('BF16', [2, 7], (bits >> 16).astype('<u2').tobytes()),
-      'd.num_batches_tracked': ('I64', [], i64.astype('<i8').tobytes()),
-      'e.empty': ('F32', [0, 4], b''),
-  })
-  sd = pretrained.read_state_dict(path)
-  assert sorted(sd) == ['a.weight', 'b.weight', 'c.weight',
-                        'd.num_batches_tracked', 'e.empty']
-  for key, want in (('a.weight', f32), ('b.weight', f16), ('c.weight', bf16),
-                    ('d.num_batches_tracked', i64)):
-    assert sd[key].dtype == want.dtype and sd[key].shape == want.shape, key
-    np.testing.assert_array_equal(sd[key], want)
-  assert sd['e.empty'].shape == (0, 4)
-
-
-def one_line_error(fn, *args) -> str:
-  with pytest.raises(ConversionError) as e:
-    fn(*args)
-  message = str(e.value)
-  assert '\n' not in message, message
-  return message
-
-
-def test_safetensors_errors(tmp_path):
-  path = tmp_path / 'w.safetensors'
-  raw = np.arange(12, dtype='<f4').tobytes()
-  write_safetensors(path, {'w': ('F32', [3, 4], raw)})
-  whole = path.read_bytes()
-  path.write_bytes(whole[:-5])
-  assert 'truncated' in one_line_error(pretrained.read_state_dict, path)
-  path.write_bytes(whole[:30])       # cut inside the header
-  assert 'truncated' in one_line_error(pretrained.read_state_dict, path)
-  path.write_bytes(whole[:5])
-  assert 'truncated' in one_line_error(pretrained.read_state_dict, path)
-  path.write_bytes((6).to_bytes(8, 'little') + b'{"w": ' + raw)
-  assert 'not JSON' in one_line_error(pretrained.read_state_dict, path)
-  write_safetensors(path, {'w': ('F8_E4M3', [12], raw[:12])})
-  message = one_line_error(pretrained.read_state_dict, path)
-  assert 'F8_E4M3' in message and "'w'" in message
-  write_safetensors(path, {'w': ('F32', [5, 4], raw)})   # 80 bytes claimed
-  assert 'data_offsets' in one_line_error(pretrained.read_state_dict, path)
-  other = tmp_path / 'w.npz'
-  other.write_bytes(b'x')
-  assert '.npz' in one_line_error(pretrained.read_state_dict, other)
-
-
-def test_pth_without_torch(tmp_path):
-  path = tmp_path / 'resnet50-19c8e357.pth'
-  path.write_bytes(b'not read')
-  try:
-    import torch  # noqa: F401
-  except ImportError:
-    pass
-  else:
-    pytest.skip('torch is installed: .pth files are read with it')
-  message = one_line_error(pretrained.read_state_dict, path)
-  assert 'pip install torch' in message and '.safetensors' in message
-  assert "torch.load('resnet50-19c8e357.pth'" in message
-  assert "'resnet50-19c8e357.safetensors'" in message
-  recipe = message.split('python -c "', 1)[1]
-  assert recipe.endswith('"')
-  compile(recipe[:-1], 'recipe', 'exec')   # the conversion is valid Python
 
 
 # ------------------------------------------------------------ shape checks

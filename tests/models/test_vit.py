@@ -207,7 +207,7 @@ def test_position_embeddings_are_fixed_by_the_init_size():
 
 
 def test_fold_bn_is_the_same_network_inference_only():
-  from lgpn_jax.bn_fold import fold_variables
+  from lgpn_jax.models.bn_fold import fold_variables
   net = ViT(**TINY)
   variables = tiny_variables(net)
   folded = fold_variables(variables, {'backbone': 'vit_b16'})

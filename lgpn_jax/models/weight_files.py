@@ -1,9 +1,20 @@
-"""PyTorch checkpoint files -> numpy state_dicts, and the orbax files weight
-import writes. torch is optional and imported only to read a ``.pth``.
+"""Weight files -> numpy state_dicts, and the orbax files weight import writes.
 
+  state_dict = read_state_dict(path)                # .safetensors/.pth/.pt
   state_dict = load_pth(path, trust_pickle=False)   # {key: numpy array}
   unwrap_state_dict(loaded_object)                  # the state_dict inside
   save_variables(variables, out_dir) / load_variables(out_dir)
+
+``.safetensors`` is parsed here with numpy (8-byte little-endian header
+length, JSON header of dtype / shape / data_offsets, raw little-endian
+bytes), so neither torch nor any new package is needed and no pickle is run.
+Arrays keep their stored dtype, except BF16, which numpy lacks: it becomes
+float32 exactly (its 16 bits are the high half of a float32). ``.pth`` /
+``.pt`` need PyTorch (optional); without it, convert the file where torch is
+installed:
+    import torch, safetensors.torch as st
+    sd = torch.load('resnet50.pth', map_location='cpu', weights_only=True)
+    st.save_file({k: v.contiguous() for k, v in sd.items()}, 'r50.safetensors')
 
 ``trust_pickle=False`` loads with ``weights_only=True``, which refuses
 arbitrary Python objects. The authors' checkpoints also pickle their LR
@@ -13,6 +24,8 @@ for trusted files).
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 from typing import Any, Mapping
 
@@ -22,6 +35,19 @@ import numpy as np
 # 'model_state_dict').
 WRAPPER_KEYS = ('model_state_dict', 'state_dict', 'model', 'net', 'network',
                 'module', 'weights')
+
+
+TORCH_MISSING = (
+    'reading {path} needs PyTorch, which is not installed: pip install torch '
+    '(the CPU build is enough), or convert it to .safetensors where torch and '
+    'safetensors are installed: python -c "import torch, safetensors.torch as '
+    "st; sd = torch.load('{name}', map_location='cpu', weights_only=True); "
+    "st.save_file({{k: v.contiguous() for k, v in sd.items()}}, "
+    "'{stem}.safetensors')\"")
+# safetensors dtype -> numpy dtype (little-endian). BF16 is decoded apart.
+SAFETENSORS_DTYPES = {'F64': '<f8', 'F32': '<f4', 'F16': '<f2', 'I64': '<i8',
+                      'I32': '<i4', 'I16': '<i2', 'I8': 'i1', 'U8': 'u1',
+                      'BOOL': '?', 'BF16': '<u2'}
 
 
 class WeightFileError(ValueError):
@@ -121,3 +147,70 @@ def load_variables(path: str | os.PathLike) -> dict:
     return dict(checkpointer.restore(os.path.abspath(path)))
   finally:
     checkpointer.close()
+
+
+def read_state_dict(path: str | os.PathLike, *, trust_pickle: bool = False
+                    ) -> dict[str, np.ndarray]:
+  """A ``.safetensors`` / ``.pth`` / ``.pt`` weights file -> {key: array}."""
+  path = os.fspath(path)
+  if not os.path.isfile(path):
+    raise WeightFileError(f'no such weights file: {path}')
+  ext = os.path.splitext(path)[1].lower()
+  if ext == '.safetensors':
+    return read_safetensors(path)
+  if ext in ('.pth', '.pt'):
+    if importlib.util.find_spec('torch') is None:
+      base = os.path.basename(path)
+      raise WeightFileError(TORCH_MISSING.format(
+          path=path, name=base, stem=os.path.splitext(base)[0]))
+    return load_pth(path, trust_pickle=trust_pickle)
+  raise WeightFileError(f'{path}: unknown weights format {ext!r} (expected '
+                        '.safetensors, .pth or .pt)')
+
+
+def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
+  """Parse a .safetensors file with numpy; one-line errors for a bad file."""
+  def bad(why: str) -> WeightFileError:
+    return WeightFileError(f'{path} is not a readable .safetensors file: {why}')
+
+  with open(path, 'rb') as f:
+    data = bytearray(os.fstat(f.fileno()).st_size)
+    f.readinto(data)   # a bytearray: the arrays below are writable views.
+  if len(data) < 8:
+    raise bad(f'{len(data)} bytes, no 8-byte header length (truncated)')
+  size = int.from_bytes(data[:8], 'little')
+  if 8 + size > len(data):
+    raise bad(f'the header length says {size} bytes but only {len(data) - 8} '
+              'follow (truncated, or not a .safetensors file)')
+  try:
+    header = json.loads(bytes(data[8:8 + size]).decode('utf-8'))
+  except (UnicodeDecodeError, ValueError) as e:
+    raise bad(f'the header is not JSON ({e})') from None
+  if not isinstance(header, dict):
+    raise bad('the header is not a JSON object')
+  body = memoryview(data)[8 + size:]
+  out = {}
+  for name, info in header.items():
+    if name == '__metadata__':
+      continue
+    try:
+      code, begin, end = info['dtype'], *map(int, info['data_offsets'])
+      shape = tuple(int(d) for d in info['shape'])
+    except (KeyError, TypeError, ValueError):
+      raise bad(f'malformed header entry for {name!r}: {info!r}') from None
+    if code not in SAFETENSORS_DTYPES:
+      raise bad(f'tensor {name!r} has dtype {code}, not one of '
+                f'{", ".join(SAFETENSORS_DTYPES)}')
+    dtype = np.dtype(SAFETENSORS_DTYPES[code])
+    count = int(np.prod(shape, dtype=np.int64))
+    if end > len(body):
+      raise bad(f'tensor {name!r} ends at byte {end} of a {len(body)}-byte '
+                'data section (truncated)')
+    if not 0 <= begin <= end or end - begin != count * dtype.itemsize:
+      raise bad(f'tensor {name!r}: data_offsets [{begin}, {end}] do not hold '
+                f'{code} {list(shape)}')
+    array = np.frombuffer(body, dtype, count, begin).reshape(shape)
+    if code == 'BF16':   # bf16 bits are the high half of the float32's.
+      array = (array.astype('<u4') << 16).view('<f4')
+    out[name] = array
+  return out
