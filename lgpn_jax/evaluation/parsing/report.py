@@ -78,7 +78,7 @@ def _choice(p: np.ndarray) -> np.ndarray:
   """Index of the chosen node of a multi-node hyperparameter; -1 = 'other'
   (every node < 0.5, the encoding of codes outside the tables)."""
   best = np.argmax(p, axis=-1)
-  return np.where(np.max(p, axis=-1) >= 0.5, best, -1)
+  return np.where(schema.node_decision(np.max(p, axis=-1)), best, -1)
 
 
 def score(probabilities, labels, regressed, targets, target_mask,
@@ -138,7 +138,7 @@ def _per_gm(outputs: Mapping, train_gms, absent_class: str) -> list[dict]:
               outputs['regressed'][sel], outputs['targets'][sel],
               outputs['continuous_mask'][sel], absent_class)
     grp = s['nodes']['groups']
-    pred = outputs['probabilities'][sel] >= 0.5
+    pred = schema.node_decision(outputs['probabilities'][sel])
     exact = np.all(pred == (outputs['label'][sel] >= 0.5), axis=1)
     name = gms[g].name
     dist = np.abs(nearest - schema.label_table()[g]).sum(1)
