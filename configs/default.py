@@ -76,6 +76,11 @@ def get_config() -> ml_collections.ConfigDict:
   loss.node_weight = 1.0
   loss.hierarchy_weight = 1.0
   loss.correlation_weight = 0.0      # released code: L1 on correlation maps, 1.0.
+  # Matching targets: 'hard' (membership / #children, one-hot parents) or
+  # 'soft' (the released script: softmax of the 0/1 membership).
+  loss.hierarchy_targets = 'hard'
+  # Paper: the graph terms are 0 for real images; released code: every image.
+  loss.hierarchy_on_real = False
   loss.artifact_weight = 0.0005
 
   # Training (lgpn_jax/train/trainer.py). Steps count global batches; RED140 holds

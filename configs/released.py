@@ -25,4 +25,6 @@ def get_config():
   m.empty_rows = 'uniform'
   m.pooled_nonedge_value = -9e15
   config.loss.correlation_weight = 1.0
+  config.loss.hierarchy_targets = 'soft'
+  config.loss.hierarchy_on_real = True
   return config

@@ -31,8 +31,10 @@ class ModelParsing(base.Task):
     return losses.config_weights(self.config.loss)
 
   def loss_terms(self, outputs, batch):
+    c = self.config
     return losses.loss_terms(outputs, batch,
-                             losses.model_targets(self.config.model))
+                             losses.model_targets(c.model, c.loss),
+                             c.loss.hierarchy_on_real)
 
   def accuracy_terms(self, outputs, batch):
     return losses.accuracy_terms(outputs, batch)

@@ -55,7 +55,7 @@ def setup():
 def reference_step(config, adjacency, tx, host_state, batch):
   """Plain jit on one device, no collectives, model without bn_axis_name."""
   model = build_model(config.model)
-  targets = losses.model_targets(config.model)
+  targets = losses.model_targets(config.model, config.loss)
 
   @jax.jit
   def step(state, batch):
