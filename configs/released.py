@@ -24,7 +24,11 @@ def get_config():
   m.pool_sizes = (18,)
   m.empty_rows = 'uniform'
   m.pooled_nonedge_value = -9e15
+  m.edge_gradient = 'none'           # C learns from its L1 loss only.
   config.loss.correlation_weight = 1.0
   config.loss.hierarchy_targets = 'soft'
   config.loss.hierarchy_on_real = True
+  t = config.train
+  t.learning_rate = 0.01             # main.py uses hyperparameter.py's 0.01.
+  t.selection = 'released'           # best held-out node loss every 5 epochs.
   return config

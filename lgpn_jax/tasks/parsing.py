@@ -7,13 +7,15 @@ fold's unseen GMs (``lgpn_jax/evaluation/parsing``).
 
 from __future__ import annotations
 
+from input_pipeline import splits
+from lgpn_jax import rundir
+from lgpn_jax.evaluation.fold_model import FoldModel
 from lgpn_jax.evaluation.parsing import aggregate as aggregate_lib
 from lgpn_jax.evaluation.parsing import evaluate as evaluate_lib
-from lgpn_jax.evaluation.parsing import report
+from lgpn_jax.evaluation.parsing import passes, report
 from lgpn_jax.evaluation.parsing.settings import settings
 from lgpn_jax.losses import parsing as losses
 from lgpn_jax.models.build import build_model
-from lgpn_jax import rundir
 from lgpn_jax.tasks import base
 
 BATCH_KEYS = ('image', 'label', 'is_generated')
@@ -38,6 +40,21 @@ class ModelParsing(base.Task):
 
   def accuracy_terms(self, outputs, batch):
     return losses.accuracy_terms(outputs, batch)
+
+  def skip_term(self, skip_all_real_batches):
+    return 'node' if skip_all_real_batches else None
+
+  def num_train_examples(self, builder):
+    c = self.config
+    names = splits.fold_split_names(c.fold, c.data.protocol)[0]
+    return sum(builder.info.splits[s].num_examples for s in names
+               if s in builder.info.splits)
+
+  def selection_loss(self, variables, builder):
+    c = self.config
+    state = FoldModel(build_model(c.model), variables, self.adjacency(), None,
+                      c.fold, c.data.protocol)
+    return passes.heldout_node_loss(c, state, builder)
 
   def train_batches(self, builder, seed):
     from input_pipeline import pipeline  # TensorFlow is imported here only.

@@ -31,6 +31,11 @@ def float32_tiny():
   config = tiny.get_config()
   config.model.dtype = 'float32'
   config.model.gcn_dropout = 0.0       # no randomness: devices == one device.
+  # The straight-through pooled edges amplify the float32 rounding of the
+  # synchronised BatchNorm statistics in the backward pass (the two steps
+  # agree with it on under JAX_ENABLE_X64=1); the data-parallel arithmetic
+  # this test is about is the same either way.
+  config.model.edge_gradient = 'none'
   return config
 
 

@@ -86,6 +86,9 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
       train_images=dict(zip(schema.CONTINUOUS_COLUMNS, head.count.astype(int).tolist())),
       train_rmse=dict(zip(schema.CONTINUOUS_COLUMNS,
                           np.sqrt(head.train_mse).tolist())))
+  if state.selected:
+    rep['model_selection'] = files.read_json(rundir.selection_path(fdir))
+    logging.warning('fold %d: %s', fold, rep['model_selection']['warning'])
   rep['seconds'] = round(time.time() - start, 2)
   path = rundir.eval_path(workdir, fold, ev['num_images'])
   if jax.process_index() == 0:

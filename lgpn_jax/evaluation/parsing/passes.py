@@ -113,3 +113,26 @@ def test_pass(config, state: FoldModel, builder, head, *,
   if 'probabilities' not in out:
     raise ValueError(f'fold {state.fold}: the test split has no generated image')
   return out
+
+
+def heldout_node_loss(config, state: FoldModel, builder) -> float:
+  """Mean node loss of the fold's test split (generated images): per image
+  the cross-entropy of every node summed over the 55 nodes, from the
+  predicted P(node = 1) (equal to the 2-way softmax CE and to the sigmoid
+  BCE). The released script selects its model by this number, so it is a
+  look at the test fold: use only to reproduce that selection."""
+  ev = settings(config)
+  predictor = inference.Predictor(state.model, state.variables,
+                                  state.adjacency)
+  total, count = 0.0, 0
+  for chunk in inference.iterate(
+      predictor, _iterator(config, state, builder, 'test', ev)):
+    gen = chunk['is_generated'] > 0
+    p = np.clip(chunk['probabilities'][gen].astype(np.float64), 1e-12,
+                1 - 1e-12)
+    y = chunk['label'][gen] > 0.5
+    total += float(-np.where(y, np.log(p), np.log1p(-p)).sum())
+    count += int(gen.sum())
+  if not count:
+    raise ValueError(f'fold {state.fold}: the test split has no generated image')
+  return total / count
