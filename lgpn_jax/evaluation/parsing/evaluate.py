@@ -68,8 +68,7 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
       logging.info('%s was fitted at step %s, the checkpoint is at %s: '
                    'refitting', reg_path, head_loaded.step, state.step)
       fit, head_loaded = True, None
-  predictor = inference.Predictor(state.model, state.variables, state.adjacency,
-                                  mask_rows=int(ev['num_mask_images']))
+  predictor = passes.test_predictor(config, state)
   seen = None if fit else passes.load_seen(fdir, state.step)
   seen_source = 'cached' if seen is not None else 'computed'
   if seen is None:

@@ -93,26 +93,47 @@ def test_pass(config, state: FoldModel, builder, head, *,
   """Outputs over the fold's test split, generated images only.
 
   probabilities [N, 55], regressed [N, 9] (normalised), label, gm_index,
-  continuous, continuous_mask, and ``masks`` of the first few images.
+  continuous, continuous_mask, ``masks`` of the first few images, and
+  ``gm_masks``: per test GM (in ``gm_masks['gm_index']`` order) the mean of
+  every image's learned edge mask at each (un)pooled level (empty for heads
+  without pooling).
   """
   ev = settings(config)
-  predictor = predictor or inference.Predictor(
-      state.model, state.variables, state.adjacency,
-      mask_rows=int(ev['num_mask_images']))
+  predictor = predictor or test_predictor(config, state)
+  sums: dict[int, list[np.ndarray]] = {}
+  counts: dict[int, int] = {}
 
   def chunks():
     for chunk in inference.iterate(
         predictor, _iterator(config, state, builder, 'test', ev)):
       gen = chunk['is_generated'] > 0
-      out = {k: (tuple(m[gen[:len(m)]] for m in v) if isinstance(v, tuple)
+      out = {k: (tuple(m[gen] for m in v) if isinstance(v, tuple)
                  else v[gen]) for k, v in chunk.items()}
       out['regressed'] = head.predict(out.pop('continuous_features'))
+      for g in np.unique(out['gm_index']).tolist():
+        sel = out['gm_index'] == g
+        add = [m[sel].sum(0) for m in out.get('masks', ())]
+        sums[g] = add if g not in sums else [a + b for a, b in zip(sums[g],
+                                                                   add)]
+        counts[g] = counts.get(g, 0) + int(sel.sum())
       yield out
 
   out = inference.collect(chunks(), max_masks=int(ev['num_mask_images']))
   if 'probabilities' not in out:
     raise ValueError(f'fold {state.fold}: the test split has no generated image')
+  order = sorted(counts)
+  out['gm_masks'] = dict(
+      gm_index=np.asarray(order, np.int32),
+      levels=[np.stack([sums[g][i] / counts[g] for g in order])
+              for i in range(len(sums[order[0]]))])
   return out
+
+
+def test_predictor(config, state: FoldModel) -> inference.Predictor:
+  """The evaluation forward: every image's learned edge masks come back (a
+  batch's worth of rows), for the per-GM pooled-graph statistics."""
+  return inference.Predictor(state.model, state.variables, state.adjacency,
+                             mask_rows=int(settings(config)['batch_size']))
 
 
 def heldout_node_loss(config, state: FoldModel, builder) -> float:

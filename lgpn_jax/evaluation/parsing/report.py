@@ -177,6 +177,34 @@ def attack(seen: Mapping | None, unseen: Mapping, num_pairs: int, seed: int,
   return out, curves
 
 
+def pooled_graph_differences(gm_masks) -> dict | None:
+  """How much the learned (un)pooled graphs depend on the GM.
+
+  ``gm_masks['levels'][l]`` is [G, n, n]: per test GM, the fraction of its
+  images with each edge at level l. Per level: ``between_gm`` = the mean over
+  pairs of GMs of the mean |P_g - P_h| over the n x n entries (0: every GM
+  gets the same graph); ``within_gm`` = the mean over GMs and entries of
+  2 P (1 - P), the mean |m - P_g| of a single image's mask m around its GM's
+  (0: every image of a GM gets the same graph); ``edge_density`` = mean P.
+  None for heads without pooling.
+  """
+  if not gm_masks or not gm_masks.get('levels'):
+    return None
+  levels = []
+  for p in gm_masks['levels']:
+    p = np.asarray(p, np.float64)
+    g = len(p)
+    pairs = [np.abs(p[i] - p[j]).mean() for i in range(g)
+             for j in range(i + 1, g)]
+    levels.append(dict(nodes=int(p.shape[-1]),
+                       between_gm=float(np.mean(pairs)) if pairs else None,
+                       within_gm=float(np.mean(2 * p * (1 - p))),
+                       edge_density=float(p.mean())))
+  return dict(levels=levels, num_gms=int(len(gm_masks['gm_index'])),
+              definition=pooled_graph_differences.__doc__.split('\n\n')[1]
+              .replace('\n  ', ' ').strip())
+
+
 def build_report(test: Mapping, seen: Mapping | None, *, fold: int,
                  protocol: str, norm: continuous.Normaliser, ev: Mapping,
                  step: int | None = None) -> tuple[dict, dict]:
@@ -248,6 +276,7 @@ def build_report(test: Mapping, seen: Mapping | None, *, fold: int,
       per_gm=_per_gm(single, fold_info.train, absent),
       per_gm_note=PER_GM_NOTE,
       coordinated_attack=attack_out,
+      pooled_graphs=pooled_graph_differences(test.get('gm_masks')),
       definitions=DEFINITIONS,
       node_names=names)
   plot_data = dict(curves=curves, per_h=per_h)
