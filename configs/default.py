@@ -1,4 +1,6 @@
-"""The paper's LGPN (GTC + GCN refinement, two pooling levels) on RED140 at 256x256.
+"""The paper's LGPN (GTC + GCN refinement, two pooling levels) on RED140 at 256x256,
+trained with the released recipe where the paper gives no number (every value
+is marked [paper], [released] or [ours]; docs/FIDELITY.md explains each).
 
 Run one fold (multi-device data-parallel over every visible device):
   python train.py --config=configs/default.py --workdir=runs/lgpn \

@@ -95,7 +95,11 @@ class RefinementHead(nn.Module):
     levels, matchings, correlations, masks = [], [], [], []
     for t, n_out in enumerate(sizes[1:]):
       match = nn.Dense(n_out, name=f'match_{t}')(h)
-      corr = nn.Dense(n_out, name=f'corr_{t}')(h)
+      # The straight-through edge gradient is a surrogate: it trains the
+      # correlation layer, not the node features it reads.
+      corr = nn.Dense(n_out, name=f'corr_{t}')(
+          jax.lax.stop_gradient(h) if self.edge_gradient == 'straight_through'
+          else h)
       h, edges, s, c = graph_ops.pool(
           h, adj, match, corr, scale=self.corr_scale,
           threshold=self.edge_threshold, edge_gradient=self.edge_gradient,

@@ -177,6 +177,15 @@ def attack(seen: Mapping | None, unseen: Mapping, num_pairs: int, seed: int,
   return out, curves
 
 
+POOLED_GRAPHS = (
+    'Per (un)pooled level, P_g = the fraction of test GM g\'s images whose '
+    'learned mask has each edge. between_gm: the mean over pairs of GMs of '
+    'the mean |P_g - P_h| over the entries (0: every GM gets the same '
+    'graph); within_gm: the mean over GMs and entries of 2 P_g (1 - P_g), a '
+    'single image\'s mean |mask - P_g| (0: every image of a GM gets the same '
+    'graph); edge_density: the mean of P_g.')
+
+
 def pooled_graph_differences(gm_masks) -> dict | None:
   """How much the learned (un)pooled graphs depend on the GM.
 
@@ -201,8 +210,7 @@ def pooled_graph_differences(gm_masks) -> dict | None:
                        within_gm=float(np.mean(2 * p * (1 - p))),
                        edge_density=float(p.mean())))
   return dict(levels=levels, num_gms=int(len(gm_masks['gm_index'])),
-              definition=pooled_graph_differences.__doc__.split('\n\n')[1]
-              .replace('\n  ', ' ').strip())
+              definition=POOLED_GRAPHS)
 
 
 def build_report(test: Mapping, seen: Mapping | None, *, fold: int,
