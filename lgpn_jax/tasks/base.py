@@ -90,8 +90,10 @@ class Task:
 
   # ------------------------------------------------------------ evaluation
   def evaluate(self, workdir: str, fold: int, *, builder: Any = None,
-               num_images: int | None = None) -> str:
-    """Evaluates ``<workdir>/fold<fold>``; returns the JSON path."""
+               num_images: int | None = None,
+               notes: Mapping | None = None) -> str:
+    """Evaluates ``<workdir>/fold<fold>``; returns the JSON path. ``notes``
+    are added to the JSON as they are."""
     raise NotImplementedError
 
   def selection_loss(self, variables, builder) -> float:

@@ -66,9 +66,11 @@ class ModelParsing(base.Task):
     for batch in it:
       yield base.select(batch, self.batch_keys)
 
-  def evaluate(self, workdir, fold, *, builder=None, num_images=None):
+  def evaluate(self, workdir, fold, *, builder=None, num_images=None,
+               notes=None):
     return evaluate_lib.evaluate_fold(self.config, workdir, fold,
-                                      num_images=num_images, builder=builder)
+                                      num_images=num_images, builder=builder,
+                                      notes=notes)
 
   def evaluate_trained(self, workdir, fold):
     """The regression stage on the training split, then the test split."""

@@ -14,14 +14,17 @@ import math
 import os
 from typing import Mapping
 
-from lgpn_jax import rundir
+from lgpn_jax import files, rundir
 
 
 class MetricWriter:
   """Writes {name: number} dicts at a step to jsonl and TensorBoard."""
 
   def __init__(self, fold_dir: str, enabled: bool = True,
-               tensorboard: bool = True):
+               tensorboard: bool = True, resume_step: int | None = None):
+    """``resume_step``: the step a resumed run starts from; rows logged after
+    it by an interrupted run (they will be logged again) are dropped from
+    metrics.jsonl and TensorBoard, so each step has one row."""
     self.enabled = enabled
     self._jsonl = None
     self._tb = None
@@ -29,10 +32,16 @@ class MetricWriter:
       return
     os.makedirs(fold_dir, exist_ok=True)
     self.path = rundir.metrics_path(fold_dir)
+    if resume_step is not None and os.path.exists(self.path):
+      keep = [r for r in read_metrics(fold_dir) if r['step'] <= resume_step]
+      files.write_text(''.join(json.dumps(r) + '\n' for r in keep),
+                       self.path)
     self._jsonl = open(self.path, 'a')
     if tensorboard:
       from tensorboardX import SummaryWriter
-      self._tb = SummaryWriter(rundir.tensorboard_dir(fold_dir))
+      self._tb = SummaryWriter(
+          rundir.tensorboard_dir(fold_dir),
+          purge_step=None if resume_step is None else resume_step + 1)
 
   def write(self, step: int, scalars: Mapping[str, float | int | str]):
     if not self.enabled:

@@ -5,7 +5,9 @@ stream) data-parallel over every device of every host. ``lgpn_jax/run.py``
 composes this with the evaluation of the trained fold.
 
 Fold directory (layout in ``lgpn_jax/rundir.py``):
-  config.json        the full config of the (latest) run
+  config.json        the full config of the fold's first run (what defines
+                     the fold: a later run whose config disagrees on it
+                     stops, lgpn_jax/fold_identity.py)
   adjacency.npy      [55, 55] float32 correlation graph of the fold's training
                      GMs (tau = config.graph.tau): evaluation uses exactly it
   checkpoints/<step>/ orbax; items ``model`` ({'params', 'batch_stats'}) and
@@ -59,9 +61,10 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from lgpn_jax import checkpoint, data, files, mesh as mesh_lib, rundir
+from lgpn_jax import checkpoint, data, files, fold_identity
+from lgpn_jax import mesh as mesh_lib, rundir
 from lgpn_jax.perf import flops as flops_lib
-from lgpn_jax.train import metric_writer, optim, parallel, resolve
+from lgpn_jax.train import metric_writer, optim, parallel, preemption, resolve
 from lgpn_jax.train import selection, state as state_lib
 from lgpn_jax.train import step as step_lib
 
@@ -86,6 +89,7 @@ class TrainResult:
   step: int
   last_metrics: dict               # the last logged row ({} if none).
   eval_path: str | None = None     # eval JSON, if evaluated.
+  preempted: bool = False          # stopped by SIGTERM at ``step``, saved.
 
 
 def is_main_process() -> bool:
@@ -242,15 +246,17 @@ def train(config, fold_dir: str, task) -> TrainResult:
   mesh = mesh_lib.make_mesh()
   check_config(config, mesh.size, task)
   adjacency = task.adjacency()
-  if is_main_process():
-    rundir.save_fold_files(fold_dir, config, adjacency)
+  fold_identity.check(config, fold_dir, action='train')
+  if is_main_process() and not rundir.has_config(fold_dir):
+    rundir.save_fold_files(fold_dir, config, adjacency)   # the first run.
   config = resolve.resolve_steps(
       config, task.num_train_examples(data.builder(config))
       if resolve.uses_epochs(config.train) else None)
   t = config.train
   prog = build_program(config, mesh, adjacency, task)
   mngr = checkpoint.manager(fold_dir, keep=t.keep_checkpoints)
-  writer = metric_writer.MetricWriter(fold_dir, enabled=is_main_process())
+  writer = metric_writer.MetricWriter(fold_dir, enabled=is_main_process(),
+                                      resume_step=_or(mngr.latest_step(), -1))
   prefix = f'fold{config.fold}'
   try:
     state = state_lib.restore_checkpoint(mngr, prog.abstract)
@@ -280,16 +286,20 @@ def train(config, fold_dir: str, task) -> TrainResult:
       print_main(f'{prefix}: already trained to step {start} '
                  f'(train.num_steps={t.num_steps})')
       return TrainResult(state, fold_dir, start, {})
-    state, last_row = _loop(config, task, prog, mngr, writer, state, start,
-                            fold_dir, prefix)
-    return TrainResult(state, fold_dir, t.num_steps, last_row)
+    with preemption.Preemption() as preempt:
+      state, step, last_row = _loop(config, task, prog, mngr, writer, state,
+                                    start, fold_dir, prefix, preempt)
+    return TrainResult(state, fold_dir, step, last_row,
+                       preempted=step < t.num_steps)
   finally:
     mngr.wait_until_finished()
     writer.close()
 
 
-def _loop(config, task, prog, mngr, writer, state, start, fold_dir, prefix):
-  """Steps start+1 .. num_steps: log, check, checkpoint. -> (state, last row)."""
+def _loop(config, task, prog, mngr, writer, state, start, fold_dir, prefix,
+          preempt):
+  """Steps start+1 .. num_steps: log, check, checkpoint; stops early (saved)
+  when ``preempt`` says so. -> (state, last step done, last row)."""
   t = config.train
   runner = prog.runner
   batches = train_batches(config, task, data.builder(config), start)
@@ -310,7 +320,8 @@ def _loop(config, task, prog, mngr, writer, state, start, fold_dir, prefix):
     nonlocal pending, clock, timed, data_seconds, last_row
     rows = [(s, runner.metrics(m)) for s, m in pending]
     for s, row in rows:
-      if row['finite'] != 1.0:
+      if row['finite'] != 1.0:   # the diverging step's row, then stop.
+        writer.write(s, {k: v for k, v in row.items() if k != 'finite'})
         raise _non_finite_error(s, row, last_saved, ckpt_dir, config)
     seconds = ((time.perf_counter() - clock) / timed if timed
                else first_step_seconds)
@@ -343,7 +354,8 @@ def _loop(config, task, prog, mngr, writer, state, start, fold_dir, prefix):
       clock, data_seconds = time.perf_counter(), 0.
     else:
       timed += 1
-    save_now = step % t.checkpoint_every == 0 or step == t.num_steps
+    stop = preempt.due(step)
+    save_now = step % t.checkpoint_every == 0 or step == t.num_steps or stop
     select = selector.due(step)
     if step % t.log_every == 0 or save_now or select:
       flush(step, (lambda: selector(step, host_state(runner.get_state(state))))
@@ -352,8 +364,13 @@ def _loop(config, task, prog, mngr, writer, state, start, fold_dir, prefix):
       tic = time.perf_counter()
       last_saved = state_lib.save_checkpoint(mngr, runner.get_state(state))
       clock += time.perf_counter() - tic   # saving is not step time.
+    if stop:
+      mngr.wait_until_finished()
+      print_main(f'{prefix}: preempted: saved step {step} in {ckpt_dir}; '
+                 'run the same command to resume')
+      break
   selector.close()
-  return runner.get_state(state), last_row
+  return runner.get_state(state), step, last_row
 
 
 def _pretrained(state, task, prog, mesh, fold_dir):
@@ -372,6 +389,10 @@ def _pretrained(state, task, prog, mesh, fold_dir):
   return state.replace(params=variables['params'],
                        batch_stats=variables['batch_stats'],
                        opt_state=opt_state)
+
+
+def _or(value, default):
+  return default if value is None else value
 
 
 def host_state(state):

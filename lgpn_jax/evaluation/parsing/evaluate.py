@@ -38,7 +38,8 @@ from lgpn_jax.red140 import continuous, folds, schema
 
 
 def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = None,
-                  builder=None, model_state: FoldModel | None = None) -> str:
+                  builder=None, model_state: FoldModel | None = None,
+                  notes=None) -> str:
   """Evaluates ``<workdir>/fold{fold}`` on its unseen test GMs; returns the
   JSON path (see the module doc). ``builder``/``model_state`` default to
   ``data.builder(config)`` / ``load_fold_model(config, fold dir)``."""
@@ -88,6 +89,7 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
   if state.selected:
     rep['model_selection'] = files.read_json(rundir.selection_path(fdir))
     logging.warning('fold %d: %s', fold, rep['model_selection']['warning'])
+  rep.update(notes or {})
   rep['seconds'] = round(time.time() - start, 2)
   path = rundir.eval_path(workdir, fold, ev['num_images'])
   if jax.process_index() == 0:
