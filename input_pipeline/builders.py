@@ -6,12 +6,13 @@ The command line is ``python -m input_pipeline.build``.
 
 A build is never reused for other inputs. Its report records its identity
 (``identity(builder)``: data set, config, version, every option that changes
-its content and, for RED140, the resolved manual folder). Options that name a
-config select their own folder, so such builds live side by side (synthetic:
-all its options; RED140: ``store_size``); for the others (RED140's
-``manual_dir``, ``real_dirs``, ``allow_unknown``, ``max_file_mb``) and for
-``num_shards``, a call that asks for a value other than the built one stops
-with a ``BuildError`` naming each field and both values. Our choice: refuse
+its content and, for RED140, the resolved manual folder). Options in
+``CONFIG`` select their own config folder, so such builds live side by side
+(synthetic: all its options; RED140: ``store_size``); for the others
+(``CHECKED``: RED140's ``real_dirs``, ``allow_unknown``, ``max_file_mb``, and
+its ``manual_dir``) and for ``num_shards``, a call that asks for a value other
+than the built one stops with a ``BuildError`` naming each field and both
+values. Our choice: refuse
 rather than rebuild into a new folder, because a RED140 build takes hours and
 a silent second copy would surprise as much as a silent reuse. A call that
 names none of them (training opening the data set) reuses the build as it is.
@@ -33,12 +34,14 @@ class BuildError(RuntimeError):
   """A build that cannot run as asked; the message says what to do."""
 
 
-# Options that change what a build holds (its identity), per data set.
-CONTENT = {
-    'synthetic': ('image_size', 'images_per_gm', 'num_real', 'seed'),
-    'red140': ('store_size', 'real_dirs', 'allow_unknown', 'max_file_mb'),
-}
-OPTIONS = {name: content + ('num_workers',) for name, content in CONTENT.items()}
+# Options that change what a build holds, per data set: those that select
+# its config folder, and those checked against its saved identity.
+CONFIG = {'synthetic': ('image_size', 'images_per_gm', 'num_real', 'seed'),
+          'red140': ('store_size',)}
+CHECKED = {'synthetic': (),
+           'red140': ('real_dirs', 'allow_unknown', 'max_file_mb')}
+OPTIONS = {name: CONFIG[name] + CHECKED[name] + ('num_workers',)
+           for name in CONFIG}
 
 
 def builder(name: str, data_dir: str, **opts) -> tfds.core.DatasetBuilder:
@@ -87,10 +90,11 @@ def _differences(b, asked: dict, num_shards: int | None) -> list[str]:
 
 def _not_built(b, data_dir: str | None) -> BuildError:
   root = os.path.dirname(os.path.dirname(os.fspath(b.data_dir)))
-  others = sorted(os.path.relpath(os.path.dirname(p), root) for p in glob.glob(
-      os.path.join(root, '*', '*', 'dataset_info.json')))
+  others = sorted(os.path.relpath(os.path.dirname(p), root) for depth in (1, 2)
+                  for p in glob.glob(os.path.join(
+                      root, *['*'] * depth, 'dataset_info.json')))
   found = (f' (built there: {", ".join(others)}; the store size selects '
-           'the build)') if others else ''
+           f'the build, version {b.version} reads no other)') if others else ''
   return BuildError(
       f'RED140 {b.builder_config.name} ({b.builder_config.description}) is '
       f'not built in {data_dir or "the default TFDS data directory"}{found}; '
@@ -115,12 +119,11 @@ def ensure_built(name: str, data_dir: str, *, manual_dir: str | None = None,
     if not os.path.isdir(manual_dir):
       raise BuildError(f'manual_dir {manual_dir!r} is not a directory')
   if is_built(b):
-    given = [k for k in CONTENT[name] if opts.get(k) is not None]
+    given = [k for k in CHECKED[name] if opts.get(k) is not None]
     if manual_dir is not None:
       given.append('manual_dir')
     full = b.identity(manual_dir)
-    asked = {k: full[k] for k in given}
-    diff = _differences(b, asked, num_shards)
+    diff = _differences(b, {k: full[k] for k in given}, num_shards)
     if diff:
       raise BuildError(
           f'{b.name}/{b.builder_config.name} in {b.data_dir} was built from '
@@ -130,8 +133,8 @@ def ensure_built(name: str, data_dir: str, *, manual_dir: str | None = None,
           'of these options.')
     if verbose:
       print(f'{b.name}/{b.builder_config.name} is already built at '
-            f'{b.data_dir}{" from these inputs" if asked else ""}; using it '
-            '(delete the folder to rebuild)', flush=True)
+            f'{b.data_dir} from these inputs; using it (delete the folder to '
+            'rebuild)', flush=True)
     return b
   if manual_dir is None and name == 'red140':
     raise _not_built(b, data_dir)

@@ -88,12 +88,12 @@ def read_file(path: str, max_bytes: int) -> bytes:
   except OSError as e:
     raise UnreadableImage(f'cannot open: {e.strerror or e}') from None
   with os.fdopen(fd, 'rb') as f:
-    size = os.fstat(fd)
-    kind = file_kind(size.st_mode)
+    st = os.fstat(fd)
+    kind = file_kind(st.st_mode)
     if kind:
       raise UnreadableImage(f'not a regular file ({kind})')
-    if size.st_size > max_bytes:
-      raise UnreadableImage(f'{size.st_size} bytes: over the {max_bytes}-byte '
+    if st.st_size > max_bytes:
+      raise UnreadableImage(f'{st.st_size} bytes: over the {max_bytes}-byte '
                             'file size limit (--max_file_mb)')
     try:
       data = f.read(max_bytes + 1)

@@ -10,7 +10,7 @@ One builder config per store size: ``s256`` (the default: every image resized
 once, at build, to the model's 256 x 256 by ``resize.encoded_at``, the read
 path's own resize, so training reads the same pixels and skips the resize) or
 ``native`` (``store_size=0``: images as found, resized at read time). Both can
-live in one data directory (``red140/s256/1.0.0``, ``red140/native/1.0.0``).
+live in one data directory (``red140/s256/1.1.0``, ``red140/native/1.1.0``).
 """
 
 from __future__ import annotations
@@ -114,6 +114,8 @@ class Red140(tfds.core.GeneratorBasedBuilder):
                allow_unknown: bool = False,
                max_file_mb: int = MAX_FILE_MB,
                num_workers: int | None = None, **kwargs):
+    if max_file_mb <= 0:
+      raise ValueError(f'max_file_mb must be > 0, got {max_file_mb}')
     self._real_dirs = tuple(real_dirs)
     self._allow_unknown = allow_unknown
     self._max_file_mb = max_file_mb

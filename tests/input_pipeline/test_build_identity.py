@@ -71,9 +71,13 @@ def test_a_missing_manual_dir_or_store_size_is_an_error_not_a_reuse(red140):
   with pytest.raises(builders.BuildError, match='is not a directory'):
     builders.ensure_built('red140', data, manual_dir=str(root / 'nope'),
                           store_size=0)
+  old = os.path.join(data, 'red140', '1.0.0')   # a build of version 1.0.0.
+  os.makedirs(old)
+  open(os.path.join(old, 'dataset_info.json'), 'w').close()
   with pytest.raises(builders.BuildError,
                      match=r'RED140 s256 .* is not built in .* \(built there: '
-                     r'native/1\.1\.0;'):
+                     r'1\.0\.0, native/1\.1\.0; .* version 1\.1\.0 reads no '
+                     'other'):
     builders.ensure_built('red140', data)
 
 
