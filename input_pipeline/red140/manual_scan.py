@@ -168,10 +168,15 @@ def scan(manual_dir: str, real_dirs: Sequence[str] = (),
   errors = []
   roots = _roots(manual_dir, real, allow_unknown, report, errors)
   for given, path in zip(real_dirs, real):
+    name = display(os.path.basename(os.path.normpath(given)))
+    label = f'real_dirs/{name}'
     if not os.path.isdir(path):
       errors.append(f'real_dirs entry {given!r} is not a directory')
-      continue
-    roots.append((f'real_dirs/{display(os.path.basename(path))}', path, None))
+    elif any(label == r[0] for r in roots):
+      errors.append(f'two real_dirs entries are named {name!r}; rename one '
+                    '(the name is its source)')
+    else:
+      roots.append((label, path, None))
   if errors:
     raise ManualDirError('cannot build RED140 from ' + manual_dir + ':\n  '
                          + '\n  '.join(errors))

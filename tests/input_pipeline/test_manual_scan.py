@@ -43,11 +43,17 @@ def test_links_are_not_followed_loops_nor_out_of_the_folder(tmp_path):
 
 def test_the_manual_folder_and_real_dirs_may_be_links(tmp_path):
   _tree(tmp_path / 'data', ['DCGAN/a.png'])
-  _tree(tmp_path / 'photos', ['p.png'])
+  _tree(tmp_path / 'photos_2024', ['p.png'])
+  _tree(tmp_path / 'other' / 'photos', ['q.png'])
   os.symlink(tmp_path / 'data', tmp_path / 'manual')
+  os.symlink(tmp_path / 'photos_2024', tmp_path / 'photos')
   files, _ = _scan(tmp_path / 'manual', real_dirs=[str(tmp_path / 'photos')])
   assert sorted(files) == ['DCGAN/a.png', 'real_dirs/photos/p.png']
   assert files['real_dirs/photos/p.png'].gm is None
+  with pytest.raises(manual_scan.ManualDirError,
+                     match="two real_dirs entries are named 'photos'"):
+    _scan(tmp_path / 'manual', real_dirs=[str(tmp_path / 'photos'),
+                                          str(tmp_path / 'other' / 'photos')])
 
 
 def _socket(path):
