@@ -154,6 +154,8 @@ def load(data: bytes) -> ImageBytes:
     raise
   except Image.UnidentifiedImageError:
     raise UnreadableImage('not a recognised image format') from None
+  except Image.DecompressionBombError as e:   # Pillow's own, lower limit.
+    raise UnreadableImage(f'decompression bomb: {e}') from None
   except Exception as e:  # Pillow raises many types; all mean "unreadable".
     raise UnreadableImage(f'{type(e).__name__}: {e}') from None
   if width < 1 or height < 1:

@@ -74,13 +74,18 @@ def test_unreadable_files_raise_with_a_reason(fmt, cut, reason, encode):
     image_files.load(data)
 
 
-def test_pixel_limit_is_read_from_the_header(bomb_png, monkeypatch):
+def test_pixel_limit_is_read_from_the_header(bomb_png, monkeypatch, encode):
   """A 144-megapixel PNG is refused before decoding, whatever Pillow's global
   limit and the warning filters say (other code may change both)."""
   monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', None)
   with pytest.raises(image_files.UnreadableImage,
                      match='decompression bomb: 12000x12000'):
     image_files.load(bomb_png)
+  monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 1000)   # Pillow refuses
+  with pytest.raises(image_files.UnreadableImage,      # over twice its limit.
+                     match='decompression bomb: Image size'):
+    image_files.load(encode(Image.fromarray(np.zeros((50, 50), np.uint8)),
+                            'PNG'))
 
 
 def test_pixel_limit_is_the_same_on_any_number_of_threads(monkeypatch, encode):
