@@ -43,6 +43,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.manual_dir = ''        # RED140 images, for the first build.
   config.data.protocol = 'paper'     # 'paper' (drop "(R)" GMs from tests) | 'released'.
   config.data.image_size = 256
+  # red140: side the images are stored at (resized once at build, exactly as
+  # at read time; must equal image_size); 0 or None: native sizes.
+  config.data.store_size = 256
   # Synthetic RED build options (None: the builder's defaults / image_size).
   config.data.synthetic_image_size = ml_collections.config_dict.placeholder(int)
   config.data.images_per_gm = ml_collections.config_dict.placeholder(int)

@@ -94,9 +94,19 @@ class Synthetic(tfds.core.GeneratorBasedBuilder):
         features=features.features(),
     )
 
+  def identity(self, manual_dir: str | None = None) -> dict:
+    """What defines this build's content (saved in its report): the
+    generation options, which also name its config."""
+    del manual_dir   # nothing is read from disk.
+    cfg = self.builder_config
+    return dict(dataset=self.name, config=cfg.name, version=str(self.version),
+                image_size=cfg.image_size, images_per_gm=cfg.images_per_gm,
+                num_real=cfg.num_real, seed=cfg.seed)
+
   def _split_generators(self, dl_manager):
     del dl_manager
-    self.report = BuildReport(dataset=f'synthetic/{self.builder_config.name}')
+    self.report = BuildReport(dataset=f'synthetic/{self.builder_config.name}',
+                              identity=self.identity())
     by_split = collections.defaultdict(list)
     for gm in schema.gms():
       by_split[splits.split_of(gm.name)].append(gm.name)
