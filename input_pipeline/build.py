@@ -9,7 +9,7 @@ usage: python -m input_pipeline.build --dataset=synthetic --data_dir=DIR
 synthetic is generated on the spot; red140 is read from the folder you
 downloaded (layout in docs/DATA.md) and, by default, stored at the model's
 256 x 256 (resized once, exactly as the read path would). Rebuilding with the
-same inputs writes byte-identical shards; an existing build is reused only for
+same inputs writes the same examples in the same shards; an existing build is reused only for
 the same inputs (a different one stops with an error). The library function
 is ``input_pipeline.builders.ensure_built``.
 """

@@ -1,7 +1,8 @@
 """Building the data sets: ``ensure_built(name, data_dir, **options)``.
 
-Rebuilding with the same inputs writes byte-identical shards (sorted inputs,
-TFDS's deterministic key-hash shuffle, deterministic synthetic generation).
+Rebuilding with the same inputs writes the same examples in the same order
+(sorted inputs, TFDS's deterministic key-hash shuffle, deterministic
+synthetic generation).
 The command line is ``python -m input_pipeline.build``.
 
 A build is never reused for other inputs. Its report records its identity

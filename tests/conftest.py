@@ -78,10 +78,18 @@ def _read_records(builder, split_expr):
   return out
 
 
-def _shard_bytes(version_dir):
-  """{file name: bytes} of every TFRecord shard in a built version dir."""
-  return {name: open(os.path.join(version_dir, name), 'rb').read()
-          for name in sorted(os.listdir(version_dir)) if '.tfrecord-' in name}
+def _shard_contents(version_dir):
+  """{shard file name: its records}, each record re-serialised with sorted
+  fields: the same examples in the same order compare equal, whatever order
+  protobuf wrote an example's fields in (it may differ between processes)."""
+  from input_pipeline.tf_runtime import tf
+  out = {}
+  for name in sorted(os.listdir(version_dir)):
+    if '.tfrecord-' in name:
+      out[name] = [tf.train.Example.FromString(r.numpy()).SerializeToString(
+          deterministic=True) for r in tf.data.TFRecordDataset(
+              os.path.join(version_dir, name))]
+  return out
 
 
 def _encode(img, fmt: str, **kw) -> bytes:
@@ -97,8 +105,8 @@ def read_records():
 
 
 @pytest.fixture(scope='session')
-def shard_bytes():
-  return _shard_bytes
+def shard_contents():
+  return _shard_contents
 
 
 @pytest.fixture(scope='session')

@@ -20,6 +20,7 @@ import dataclasses
 import os
 
 import numpy as np
+import threadpoolctl
 
 from input_pipeline.tf_runtime import tfds
 from input_pipeline import features, image_files, splits
@@ -129,7 +130,11 @@ class Synthetic(tfds.core.GeneratorBasedBuilder):
   def _generate_gms(self, split: str, gms: list[str]):
     cfg = self.builder_config
     written = 0
-    with concurrent.futures.ThreadPoolExecutor(self._num_workers) as pool:
+    # One BLAS thread for the whole pass: threadpoolctl's limit is process-
+    # wide, so per-call limits in worker threads would lift each other's
+    # limits mid-computation (generator.generate sets it per call too).
+    with threadpoolctl.threadpool_limits(1, 'blas'), \
+        concurrent.futures.ThreadPoolExecutor(self._num_workers) as pool:
       for gm, pngs in zip(gms, pool.map(lambda g: _gm_pngs(g, cfg), gms)):
         for i, png in enumerate(pngs):
           key = f'{gm}/{i:05d}.png'

@@ -155,12 +155,12 @@ def test_cli_prints_the_error_without_traceback(manual_dir, tmp_path, capsys):
   assert code == 2 and '--manual_dir is required' in capsys.readouterr().err
 
 
-def test_rebuild_gives_identical_shards(built, manual_dir, tmp_path, shard_bytes):
+def test_rebuild_gives_identical_shards(built, manual_dir, tmp_path, shard_contents):
   b, _ = built
   root, _ = manual_dir
   again = _build(root, tmp_path / 'again')
-  first = shard_bytes(os.fspath(b.data_dir))
-  assert first and first == shard_bytes(os.fspath(again.data_dir))
+  first = shard_contents(os.fspath(b.data_dir))
+  assert first and first == shard_contents(os.fspath(again.data_dir))
   with open(os.path.join(os.fspath(b.data_dir), 'build_report.json')) as f:
     assert json.load(f) == builders.load_report(again)
 
@@ -210,13 +210,13 @@ def hostile_dir(tmp_path_factory, encode, bomb_png):
 
 
 def test_hostile_folder_builds_exactly_with_any_worker_count(
-    hostile_dir, tmp_path, capsys, read_records, shard_bytes):
+    hostile_dir, tmp_path, capsys, read_records, shard_contents):
   builds = [_build(hostile_dir, tmp_path / f'w{w}', num_workers=w,
                    max_file_mb=1, verbose=True) for w in (1, 4)]
   printed = capsys.readouterr().out
   rep = builders.load_report(builds[0])
   assert rep == builders.load_report(builds[1])
-  assert shard_bytes(os.fspath(builds[0].data_dir)) == shard_bytes(
+  assert shard_contents(os.fspath(builds[0].data_dir)) == shard_contents(
       os.fspath(builds[1].data_dir))
   names = sorted(r['filename'].decode() for r in read_records(
       builds[0], '+'.join(sorted(builds[0].info.splits))))
