@@ -32,7 +32,10 @@ is not reported with its column's mean for the grouping only.
 
 Weights (``config_weights``; the authors' public training script): spectrum
 0.05, repetitive 0.001, magnitude 0.1, symmetry 1, and 10 on every parsing
-term (node, cluster, deviation).
+term (node, cluster, deviation). The script's per-class weights of its
+cross-entropies (inverse class frequencies of RED116) are not used: the node
+term is LGPN's unweighted BCE, so the two models differ in their networks
+and FEN-PN's own terms only.
 """
 
 from __future__ import annotations

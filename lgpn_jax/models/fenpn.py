@@ -2,8 +2,8 @@
 2023): a fingerprint estimation network (FEN) and a parsing network (PN) that
 reads the GM's hyperparameters off the estimated fingerprint.
 
-Facts taken from the paper and the authors' public code (vishal3477/
-Reverse_Engineering_GMs):
+Facts taken from the authors' public code and released ground truth
+(github.com/vishal3477/Reverse_Engineering_GMs):
   * FEN is DnCNN: 17 3x3 convolutions of 64 channels, ReLU after the first,
     BatchNorm + ReLU after the 15 middle ones, none after the last (3
     channels). Its output, of the input's size, *is* the fingerprint (not the
@@ -11,16 +11,17 @@ Reverse_Engineering_GMs):
   * PN: five 3x3 convolutions (32, 64, 128, 256, 512 channels, padding 2, so
     each grows the map by 2 pixels) each followed by ReLU and 2x2 max
     pooling; flatten, dropout 0.5, Linear(512) + ReLU; then branches of
-    Linear(256) + ReLU + Linear(64) + ReLU: network architecture (continuous
-    values regressed, discrete values classified) and loss functions
-    (multi-label classification).
+    Linear(256) + ReLU + Linear(64) + ReLU, one for the network architecture
+    (continuous values regressed, discrete values classified) and one for
+    the loss functions.
   * Continuous hyperparameters are predicted through clusters of the training
     GMs (the released ground truth holds 12 cluster centres and each GM's
     deviation from its centre): the architecture branch gives cluster logits
     and the deviation of the 9 normalised values from the cluster's centre.
 
-Our choices where the paper is silent or the project's interface differs:
-  * node classifiers: the paper classifies each hyperparameter (softmax per
+Our choices where that material is silent or the project's interface
+differs:
+  * node classifiers: the authors classify each hyperparameter (softmax per
     categorical); here every one of the 55 nodes has a logit (P(node = 1) =
     sigmoid), read from its branch (loss nodes from the loss branch, the 45
     continuous-bin and discrete nodes from the architecture branch), so the
@@ -39,6 +40,12 @@ Our choices where the paper is silent or the project's interface differs:
     bias makes them redundant and gradient-free); zeros elsewhere. The PN's
     kernels use PyTorch's default init, U(+-1/sqrt(fan_in)).
   * deviations are a linear output (they are signed).
+  * inputs are the project's [-1, 1] images; the authors standardise with
+    fixed statistics (mean 0.649, std 0.1269 in every channel), another
+    fixed affine scaling of the pixels.
+  * the authors' script also predicts 3 loss-function groups and gates the
+    loss-type outputs by them; here the loss branch classifies the 10 loss
+    nodes directly (multi-label), as every model of the project does.
 Channels-last; parameters float32, ``dtype`` the compute dtype; every output
 float32. ``bn_axis_name`` synchronises BatchNorm across devices.
 """
@@ -142,44 +149,30 @@ class FENPN(nn.Module):
   cluster_logits [B, K]; deviation [B, num_continuous]; masks, matchings,
   correlations: empty tuples (no graph).
   ``node_hyperparameter[n]`` is the continuous hyperparameter of node n
-  (0..num_continuous-1) or -1.
+  (0..num_continuous-1) or -1; its length is the PN's number of nodes.
   """
+  fen: FEN
+  pn: PN
   node_hyperparameter: Sequence[int]
-  num_loss_nodes: int = 10
-  num_continuous: int = 9
-  clusters: int = 12
-  fen_layers: int = 17
-  fen_width: int = 64
-  conv_widths: Sequence[int] = (32, 64, 128, 256, 512)
-  hidden: int = 512
-  branch_widths: Sequence[int] = (256, 64)
-  dropout: float = 0.5
-  dtype: Dtype = jnp.float32
-  bn_axis_name: str | None = None
 
   @nn.compact
   def __call__(self, images, adjacency=None, train: bool = False):
     del adjacency   # FEN-PN has no graph.
-    num_nodes = len(self.node_hyperparameter)
-    fingerprint = FEN(self.fen_layers, self.fen_width, self.dtype,
-                      self.bn_axis_name, name='fen')(images, train)
-    pn = PN(self.num_loss_nodes, num_nodes - self.num_loss_nodes,
-            self.num_continuous, self.clusters, tuple(self.conv_widths),
-            self.hidden, tuple(self.branch_widths), self.dropout, self.dtype,
-            name='pn')(fingerprint, train)
+    n_loss, n = self.pn.num_loss_nodes, len(self.node_hyperparameter)
+    if n != n_loss + self.pn.num_arch_nodes:
+      raise ValueError(f'{n} nodes, but the PN has {n_loss} loss and '
+                       f'{self.pn.num_arch_nodes} architecture nodes')
+    fingerprint = self.fen(images, train)
+    pn = self.pn(fingerprint, train)
     b = images.shape[0]
-    branch = jnp.concatenate([
-        jnp.broadcast_to(pn['loss_features'][:, None],
-                         (b, self.num_loss_nodes, pn['loss_features'].shape[-1])),
-        jnp.broadcast_to(pn['arch_features'][:, None],
-                         (b, num_nodes - self.num_loss_nodes,
-                          pn['arch_features'].shape[-1]))], axis=1)
+    tile = lambda a, m: jnp.broadcast_to(a[:, None], (b, m, a.shape[-1]))
+    branch = jnp.concatenate([tile(pn['loss_features'], n_loss),
+                              tile(pn['arch_features'], n - n_loss)], axis=1)
     probs = jax.nn.softmax(pn['cluster_logits'], axis=-1)
     hyper = jnp.asarray(self.node_hyperparameter)
     own = jnp.where(hyper >= 0, pn['deviation'][:, jnp.maximum(hyper, 0)], 0.0)
-    node_features = jnp.concatenate(
-        [branch, jnp.broadcast_to(probs[:, None], (b, num_nodes, self.clusters)),
-         own[..., None]], axis=-1)
+    node_features = jnp.concatenate([branch, tile(probs, n), own[..., None]],
+                                    axis=-1)
     return dict(
         node_logits=jnp.concatenate([pn['loss_logits'], pn['arch_logits']], -1),
         node_features=node_features,

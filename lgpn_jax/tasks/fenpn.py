@@ -23,7 +23,7 @@ from lgpn_jax.evaluation.parsing import evaluate as evaluate_lib
 from lgpn_jax.evaluation.parsing.regression import continuous_node_indices
 from lgpn_jax.losses import fenpn as losses
 from lgpn_jax.models.build import DTYPES
-from lgpn_jax.models.fenpn import FENPN
+from lgpn_jax.models.fenpn import FEN, FENPN, PN
 from lgpn_jax.red140 import continuous, folds, schema
 from lgpn_jax.tasks import base, parsing
 
@@ -52,18 +52,19 @@ def build_model(model_cfg) -> FENPN:
   if model_cfg.dtype not in DTYPES:
     raise ValueError(f'model.dtype must be one of {tuple(DTYPES)}, got '
                      f'{model_cfg.dtype!r}')
-  return FENPN(node_hyperparameter=node_hyperparameter(),
-               num_loss_nodes=num_loss_nodes(),
-               num_continuous=len(schema.CONTINUOUS_COLUMNS),
-               clusters=int(model_cfg.clusters),
-               fen_layers=int(model_cfg.fen_layers),
-               fen_width=int(model_cfg.fen_width),
-               conv_widths=tuple(model_cfg.pn_conv_widths),
-               hidden=int(model_cfg.pn_hidden),
-               branch_widths=tuple(model_cfg.pn_branch_widths),
-               dropout=float(model_cfg.pn_dropout),
-               dtype=DTYPES[model_cfg.dtype],
-               bn_axis_name=model_cfg.bn_axis_name)
+  dtype = DTYPES[model_cfg.dtype]
+  hyper = node_hyperparameter()
+  loss_nodes = num_loss_nodes()
+  fen = FEN(layers=int(model_cfg.fen_layers), width=int(model_cfg.fen_width),
+            dtype=dtype, bn_axis_name=model_cfg.bn_axis_name)
+  pn = PN(num_loss_nodes=loss_nodes, num_arch_nodes=len(hyper) - loss_nodes,
+          num_continuous=len(schema.CONTINUOUS_COLUMNS),
+          clusters=int(model_cfg.clusters),
+          conv_widths=tuple(model_cfg.pn_conv_widths),
+          hidden=int(model_cfg.pn_hidden),
+          branch_widths=tuple(model_cfg.pn_branch_widths),
+          dropout=float(model_cfg.pn_dropout), dtype=dtype)
+  return FENPN(fen=fen, pn=pn, node_hyperparameter=hyper)
 
 
 class FENPNParsing(parsing.ModelParsing):

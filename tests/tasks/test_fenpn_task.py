@@ -5,11 +5,14 @@ and a few training steps ending in an evaluation JSON with finite metrics."""
 import json
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from configs import fenpn, fenpn_tiny
 from lgpn_jax import run, tasks
+from lgpn_jax.losses.terms import combine
 from lgpn_jax.red140 import continuous, folds, schema
 from lgpn_jax.tasks import fenpn as fenpn_task
 from lgpn_jax.train import metric_writer
@@ -63,6 +66,35 @@ def test_fold_clusters_cover_the_training_gms_and_centre_their_members():
   np.testing.assert_array_equal(clusters.mask[index], mask)
 
 
+def test_every_parameter_gets_a_gradient_from_the_objective():
+  c = fenpn_tiny.get_config()
+  task = tasks.get(c)
+  model = task.build_model(c.model)
+  gms = folds.get_fold(1, 'paper').train[:4]
+  gm_index = np.array([schema.gm_index()[g] for g in gms])
+  x = jax.random.uniform(jax.random.key(0), (4, 32, 32, 3), minval=-1, maxval=1)
+  batch = dict(image=x, label=jnp.asarray(schema.label_table()[gm_index]),
+               is_generated=jnp.ones(4, jnp.int32),
+               gm_index=jnp.asarray(gm_index))
+  v = jax.jit(lambda x: model.init(jax.random.key(1), x, None))(x)
+
+  def loss(params):
+    out, _ = model.apply({'params': params, 'batch_stats': v['batch_stats']},
+                         x, None, train=True, mutable=['batch_stats'],
+                         rngs={'dropout': jax.random.key(2)})
+    terms = task.loss_terms(out, batch)
+    sums = {k: jnp.sum(a) for k, (a, _) in terms.items()}
+    counts = {k: jnp.sum(w) for k, (_, w) in terms.items()}
+    assert set(terms) == set(task.loss_weights)
+    return combine(sums, counts, task.loss_weights)[0]
+
+  grads = jax.jit(jax.grad(loss))(v['params'])
+  flat = jax.tree_util.tree_leaves_with_path(grads)
+  assert len(flat) > 30
+  for path, g in flat:
+    assert float(jnp.max(jnp.abs(g))) > 0, jax.tree_util.keystr(path)
+
+
 @pytest.mark.slow
 def test_fenpn_trains_and_writes_the_evaluation_json(synthetic_dir, tmp_path,
                                                      tiny_build):
@@ -89,3 +121,7 @@ def test_fenpn_trains_and_writes_the_evaluation_json(synthetic_dir, tmp_path,
   assert rep['checkpoint_step'] == 3 and rep['num_generated_images'] > 0
   for name, value in rep['summary'].items():
     assert math.isfinite(value), name
+  # eval.py's path: the same fold evaluated again from its checkpoint.
+  assert run.evaluate(c, str(tmp_path)) == [result.eval_path]
+  with open(result.eval_path) as f:
+    assert json.load(f)['summary'] == rep['summary']
