@@ -56,7 +56,7 @@ def get_config():
   loss.spectrum_weight = 0.05
   loss.repetitive_weight = 0.001
   loss.symmetry_weight = 1.0
-  loss.low_freq_radius = 25          # spectrum window: 51x51 around frequency 0.
+  loss.low_freq_radius = 25          # spectrum window: 51x51 at frequency 0.
   t = config.train
   t.batch_size = 16
   t.num_steps = 156_000

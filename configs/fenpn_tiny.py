@@ -2,7 +2,7 @@
 
 Same structure as configs/fenpn.py (every module and loss term), small enough
 to train a few steps on the tiny synthetic build in seconds on one CPU core.
-  python -m pytest tests/tasks/test_fenpn_task.py  (it is not meant for training)
+  python -m pytest tests/tasks/test_fenpn_task.py  (not meant for training)
 """
 
 from configs import fenpn

@@ -121,9 +121,10 @@ class Clusters:
 
 def kmeans(points, k: int, *, seed: int = 0, restarts: int = 10,
            iterations: int = 100) -> tuple[np.ndarray, np.ndarray]:
-  """(centres [k, D], assignment [N]) of Lloyd's k-means from k-means++
-  seeds, the lowest within-cluster sum of squares of ``restarts`` runs.
-  Every centre is the mean of its members; every point is in its nearest
+  """(centres [k, D], assignment [N]): Lloyd's k-means from k-means++ seeds
+  until the assignment stops changing (at most ``iterations`` rounds), the
+  lowest within-cluster sum of squares of ``restarts`` runs. At convergence
+  every centre is the mean of its members and every point is in its nearest
   centre's cluster (ties to the lower index)."""
   x = np.asarray(points, np.float64)
   distinct = len(np.unique(x, axis=0))
@@ -201,7 +202,8 @@ def loss_terms(outputs: Mapping, batch: Mapping, clusters: Clusters,
   valid = batch.get('mask', jnp.ones(is_gen.shape, jnp.float32))
   valid = valid.astype(jnp.float32)
   gray, spec = gray_and_spectrum(outputs['fingerprint'])
-  terms = dict(magnitude=magnitude_loss(gray), spectrum=spectrum_loss(spec, radius),
+  terms = dict(magnitude=magnitude_loss(gray),
+               spectrum=spectrum_loss(spec, radius),
                repetitive=repetitive_loss(spec, radius),
                symmetry=symmetry_loss(spec))
   terms = {k: (v * valid, valid) for k, v in terms.items()}

@@ -68,6 +68,8 @@ def build_model(model_cfg) -> FENPN:
 
 
 class FENPNParsing(parsing.ModelParsing):
+  """Model parsing with FEN-PN: its model, terms and accuracies, the fold's
+  clusters (``clusters``), model parsing's stream and evaluator."""
   batch_keys = parsing.BATCH_KEYS + ('gm_index',)
 
   @functools.cached_property
@@ -82,8 +84,8 @@ class FENPNParsing(parsing.ModelParsing):
     if task != self.name:
       raise ValueError(f'model.name={NAME!r} parses models: it needs '
                        f'config.task={self.name!r}, got {task!r}')
-    size = self.config.data.image_size
-    losses.low_frequency_window((size, size), int(self.config.loss.low_freq_radius))
+    size, radius = self.config.data.image_size, self.config.loss.low_freq_radius
+    losses.low_frequency_window((size, size), int(radius))
     self.clusters  # noqa: B018 (fails early when the fold cannot be clustered)
 
   def program_key(self):

@@ -19,7 +19,8 @@ def np_terms(fingerprint, radius):
   s = np.abs(np.fft.fftshift(np.fft.fft2(g), axes=(-2, -1)))
   h, w = g.shape[1:]
   win = np.zeros((h, w), bool)
-  win[h // 2 - radius:h // 2 + radius + 1, w // 2 - radius:w // 2 + radius + 1] = True
+  cy, cx = h // 2, w // 2          # fftshift puts frequency 0 here.
+  win[cy - radius:cy + radius + 1, cx - radius:cx + radius + 1] = True
   return dict(magnitude=(g ** 2).mean((1, 2)),
               spectrum=np.array([(si[win] ** 2).mean() for si in s]),
               repetitive=np.array([-si[~win].max() for si in s]),
@@ -42,14 +43,16 @@ def test_a_cosine_fingerprint_by_hand():
   horizontal frequency +-3 and is 0 elsewhere."""
   x = np.arange(8)
   g = np.broadcast_to(np.cos(2 * np.pi * 3 * x / 8), (8, 8))
-  f = jnp.asarray(np.repeat(g[None, :, :, None], 3, -1), jnp.float32)  # gray = g.
+  # The same g in every channel: gray = g.
+  f = jnp.asarray(np.repeat(g[None, :, :, None], 3, -1), jnp.float32)
   gray, spec = losses.gray_and_spectrum(f)
   assert float(losses.magnitude_loss(gray)[0]) == pytest.approx(0.5, rel=1e-5)
   # Peaks at (4, 4 +- 3): outside the 3x3 window, inside a 7x7 one.
   assert float(losses.spectrum_loss(spec, 1)[0]) == pytest.approx(0, abs=1e-8)
   assert float(losses.spectrum_loss(spec, 3)[0]) == pytest.approx(
       2 * 32 ** 2 / 49, rel=1e-5)
-  assert float(losses.repetitive_loss(spec, 1)[0]) == pytest.approx(-32, rel=1e-5)
+  assert float(losses.repetitive_loss(spec, 1)[0]) == pytest.approx(
+      -32, rel=1e-5)
   assert float(losses.repetitive_loss(spec, 3)[0]) == pytest.approx(0, abs=1e-4)
   # The transpose moves both peaks: 4 entries differ by 32 out of 64.
   assert float(losses.symmetry_loss(spec)[0]) == pytest.approx(4 * 32 ** 2 / 64,

@@ -87,7 +87,8 @@ def np_fenpn(v, x, layers=3, convs=5, branch=2, hyper=None):
   fp, fs = p['fen'], s['fen']
   y = relu(np_conv(f64(x), fp['conv_0'], 1))
   for i in range(1, layers - 1):
-    y = relu(np_bn(np_conv(y, fp[f'conv_{i}'], 1), fp[f'bn_{i}'], fs[f'bn_{i}']))
+    y = np_conv(y, fp[f'conv_{i}'], 1)
+    y = relu(np_bn(y, fp[f'bn_{i}'], fs[f'bn_{i}']))
   fingerprint = np_conv(y, fp[f'conv_{layers - 1}'], 1)
   pp = p['pn']
   y = fingerprint
@@ -169,7 +170,8 @@ def test_bfloat16_compute_keeps_float32_parameters_and_outputs():
     scale = float(jnp.max(jnp.abs(ref[key]))) + 1e-6
     assert float(jnp.max(jnp.abs(out[key] - ref[key]))) < 0.05 * scale, key
   init = jax.eval_shape(lambda x: net.init(jax.random.key(0), x, None), x)
-  assert {a.dtype for a in jax.tree.leaves(init['params'])} == {np.dtype('float32')}
+  dtypes = {a.dtype for a in jax.tree.leaves(init['params'])}
+  assert dtypes == {np.dtype('float32')}
 
 
 @pytest.mark.parametrize('size, params', [(128, 8_981_583), (256, 23_661_647)])

@@ -111,7 +111,8 @@ def test_fenpn_trains_and_writes_the_evaluation_json(synthetic_dir, tmp_path,
   result = run.train_and_evaluate(c, str(tmp_path))
   rows = metric_writer.read_metrics(str(tmp_path / 'fold1'))
   assert [r['step'] for r in rows] == [0, 1, 2, 3]
-  assert rows[0]['num_params'] > 0 and rows[0]['forward_matmul_flops_per_image'] > 0
+  assert rows[0]['num_params'] > 0
+  assert rows[0]['forward_matmul_flops_per_image'] > 0
   for term in ('magnitude', 'spectrum', 'repetitive', 'symmetry', 'node',
                'cluster', 'deviation'):
     assert all(math.isfinite(r[f'loss_{term}']) for r in rows[1:]), term
