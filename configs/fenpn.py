@@ -25,8 +25,9 @@ Cost (lgpn_jax/perf/flops.py matmul_flops, batch-1 inference forward, 2 FLOPs
 per multiply-add): at 128x128 19.12 GFLOPs/image (19.11 of them the
 convolutions, 18.23 the FEN's) and 8.98 M parameters; at 256x256 75.96
 GFLOPs/image and 23.66 M parameters (the FEN has 0.56 M; the PN's first dense
-layer, 512 x 512 s^2 for a last map of s x s, grows with the input). LGPN
-(GTC) is 178.9 GFLOPs at 256x256. Training is about 3x the forward: 156k
+layer, 512 x 512 s^2 for a last map of s x s, grows with the input); at the
+public script's 64x64, 4.86 GFLOPs/image and 4.79 M parameters. LGPN (GTC)
+is 178.9 GFLOPs at 256x256. Training is about 3x the forward: 156k
 steps x 16 images x ~57 GFLOPs = ~1.4e17 FLOPs a fold, minutes of H200 compute
 at a third of its bf16 peak; at batch 16 the step is too small to fill such a
 device, so per-step overhead and image decoding set the time: we expect
