@@ -59,8 +59,9 @@ def get_config() -> ml_collections.ConfigDict:
   # source of the paper's results) or [ours] (a choice, with its reason);
   # docs/FIDELITY.md has the element-by-element table.
   m = config.model = ml_collections.ConfigDict()
-  m.backbone = 'gtc'                 # [paper] | 'resnet50'.
-  m.head = 'gcn_refinement'          # [paper] | 'mlp' | 'stacked_gcn' | 'att_gcn'.
+  m.backbone = 'gtc'                 # [paper] | 'resnet50' | 'hrnet' | 'vit_b16'.
+  # [paper] | 'mlp' | 'stacked_gcn' | 'att_gcn' | 'graph_unet' | 'gat'.
+  m.head = 'gcn_refinement'
   m.dtype = 'bfloat16'               # [ours] compute dtype; parameters float32.
   m.num_nodes = 55                   # [paper]
   m.feature_dim = 512                # [paper] f, the backbone's output.
@@ -88,6 +89,16 @@ def get_config() -> ml_collections.ConfigDict:
   m.pool_sizes = (18, 3)             # [paper] 55 -> 18 -> 3 -> 18 -> 55.
   m.gcn_layers = 2                   # [released] GCN layers per block.
   m.stacked_layers = 4               # stacked_gcn / att_gcn baselines.
+  # Baseline backbones and heads (lgpn_jax/models/{hrnet,vit,graph_unet,gat}.py).
+  m.hrnet = ml_collections.ConfigDict(dict(     # HRNet-W32 (timm hrnet_w32).
+      stage1_width=64, stage1_blocks=4, width=32, num_modules=(1, 4, 3),
+      num_blocks=4, head_widths=(32, 64, 128, 256), final_width=2048))
+  m.vit = ml_collections.ConfigDict(dict(       # ViT-B/16.
+      patch=16, width=768, depth=12, heads=12, mlp_dim=3072))
+  m.graph_unet = ml_collections.ConfigDict(dict(  # Gao & Ji 2019 ratios.
+      ratios=(0.9, 0.7, 0.6, 0.5), augment=False))
+  m.gat = ml_collections.ConfigDict(dict(       # Velickovic et al. 2018.
+      layers=2, heads=8, hidden=16, output_heads=1, attention_dropout=0.2))
   m.attention = True                 # [released]
   m.empty_rows = 'zero'              # [ours] | 'uniform': the released quirk.
   m.gcn_dropout = 0.2                # [released]
@@ -99,6 +110,9 @@ def get_config() -> ml_collections.ConfigDict:
   # C) | 'none' (the released code: C learns only from loss.correlation).
   m.edge_gradient = 'straight_through'
   m.corr_surrogate_scale = 1.0       # [ours] slope of C's backward sigmoid.
+  # [ours] No bias on the matching layers: the matching softmax runs over the
+  # input nodes, so a per-output bias cancels (released: kept, for import).
+  m.match_bias = False
 
   loss = config.loss = ml_collections.ConfigDict()
   loss.node_weight = 1.0             # [released]

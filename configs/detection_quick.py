@@ -28,6 +28,7 @@ def quick_task(paper):
   config.data.num_real = 320
   t = config.train
   t.num_steps = 300
+  t.skip_all_real_batches = False    # (a model-parsing setting)
   t.lr_decay_steps = 100
   t.warmup_steps = 20
   t.checkpoint_every = 300

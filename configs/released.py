@@ -32,6 +32,7 @@ def get_config():
   m.empty_rows = 'uniform'
   m.pooled_nonedge_value = -9e15
   m.edge_gradient = 'none'           # C learns from its L1 loss only.
+  m.match_bias = True                # the authors' layers have one.
   config.loss.correlation_weight = 1.0
   config.loss.hierarchy_targets = 'soft'
   config.loss.hierarchy_on_real = True

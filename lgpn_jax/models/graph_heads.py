@@ -77,6 +77,10 @@ class RefinementHead(nn.Module):
   pooled_nonedge_value: float = 0.0
   edge_gradient: str = 'none'       # | 'straight_through' (graph_ops.pool).
   corr_surrogate_scale: float = 1.0
+  # The matching softmax runs over the input nodes, so a bias of the matching
+  # layer (one value per output node) cancels: False creates none; True keeps
+  # it for weight import (the authors' layers have one).
+  match_bias: bool = True
 
   @nn.compact
   def __call__(self, h, adjacency, train: bool) -> GraphOutput:
@@ -94,7 +98,8 @@ class RefinementHead(nn.Module):
     first = h
     levels, matchings, correlations, masks = [], [], [], []
     for t, n_out in enumerate(sizes[1:]):
-      match = nn.Dense(n_out, name=f'match_{t}')(h)
+      match = nn.Dense(n_out, use_bias=self.match_bias,
+                       name=f'match_{t}')(h)
       # The straight-through edge gradient is a surrogate: it trains the
       # correlation layer, not the node features it reads.
       corr = nn.Dense(n_out, name=f'corr_{t}')(

@@ -80,7 +80,13 @@ def pool(h, adj, match_logits, corr_logits, *, scale: float = 1000.0,
   if edge_gradient == 'straight_through':   # forward c, gradient of the soft c.
     c = jax.lax.stop_gradient(c) + straight_through(
         jax.nn.sigmoid(surrogate_scale * corr_logits))
-  adj_out = jnp.einsum('bio,bij,bjp->bop', c, batched(adj, h.shape[0]), c)
+  adj = batched(adj, h.shape[0])
+  if edge_gradient == 'straight_through':
+    # Each level's C learns from its own edges: the straight-through
+    # gradient does not run on into the previous level's edges, where it
+    # would be multiplied by the edge counts of every level below.
+    adj = jax.lax.stop_gradient(adj)
+  adj_out = jnp.einsum('bio,bij,bjp->bop', c, adj, c)
   edges = (adj_out > threshold).astype(jnp.float32)
   if edge_gradient == 'straight_through':
     edges = edges + straight_through(adj_out)

@@ -124,6 +124,7 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int,
                      f'got {t.num_steps}')
   if t.keep_checkpoints < 1:
     raise ValueError('train.keep_checkpoints must be >= 1')
+  task.skip_term(t.get('skip_all_real_batches', False))
   task.check()
 
 

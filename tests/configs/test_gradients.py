@@ -1,5 +1,6 @@
 """Every config trains every parameter it creates: on a tiny batch, each
-parameter leaf gets a non-zero gradient from the config's own objective.
+parameter leaf gets a gradient from the config's own objective (above float
+rounding: RELATIVE_FLOOR of the largest) within the first STEPS Adam steps.
 
 Each config keeps its structure (backbone, head, pooling levels, classifier,
 edge gradient, loss terms and weights) at tiny widths and 32x32 images;
@@ -12,10 +13,12 @@ import glob
 import importlib
 import json
 import os
+import re
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from lgpn_jax import tasks
@@ -28,24 +31,54 @@ NAMES = sorted(os.path.basename(p)[:-3]
                for p in glob.glob(os.path.join(REPO, 'configs', '*.py'))
                if not p.endswith('__init__.py'))
 SIZE, BATCH = 32, 6
+# Adam steps watched. At initialisation the pooled levels' inputs are nearly
+# identical rows (the matching softmax is ~uniform), so the layers after a
+# pooling get no gradient until the matching before it has moved: the
+# released config's second matching needs ~20 steps here.
+STEPS = 25
 # Fold-1 training GMs for the generated images of the fake batch.
 TRAIN_GMS = [schema.gm_index()[g] for g in folds.get_fold(1).train[:BATCH]]
 TINY_MODEL = dict(dtype='float32', feature_dim=32, stem_width=8,
                   stage_sizes=(1, 1, 1, 1), widths=(4, 8, 8, 16),
                   pyramid_width=8, head_hidden=16, node_dim=8, init_from='')
-# (config, parameter path substring) -> why it may get no gradient.
-EXCEPTIONS: dict[tuple[str, str], str] = {}
+TINY_SECTIONS = dict(
+    hrnet=dict(stage1_width=4, stage1_blocks=1, width=4, num_modules=(1, 1, 1),
+               num_blocks=1, head_widths=(2, 4, 4, 8), final_width=16),
+    vit=dict(patch=8, width=16, depth=2, heads=2, mlp_dim=24),
+    gat=dict(heads=2, hidden=4))
+TINY_FENPN = dict(fen_layers=3, fen_width=8, pn_conv_widths=(4, 8, 8, 8, 16),
+                  pn_hidden=32, pn_branch_widths=(16, 8), clusters=4)
+# A leaf whose largest gradient is below this fraction of the largest of all
+# counts as getting none (float rounding leaves ~1e-9 where the exact
+# gradient is 0).
+RELATIVE_FLOOR = 1e-8
+# (config name substring, parameter path pattern) -> why it gets none.
+EXCEPTIONS = {
+    ('released', r"\['bn1_0'\]"): (
+        "the authors' stem normalises its 5x5 branch twice (bn1_0 then "
+        "bn1_1): in training the second BatchNorm cancels the first's scale "
+        'and bias'),
+    ('released', r"\['match_\d+'\]\['bias'\]"): (
+        "the authors' matching layers have a bias (kept for weight import); "
+        'the matching softmax over the input nodes cancels it'),
+    ('hrnet', r"_conv'\]\['bias'\]"): (
+        "HRNet's head convolutions keep their bias before BatchNorm (the "
+        'published parameter count has them); BatchNorm cancels it'),
+}
 
 
 def tiny(name):
   config = importlib.import_module(f'configs.{name}').get_config()
   with config.unlocked():
     config.model.update(TINY_MODEL)
+    for section, fields in TINY_SECTIONS.items():
+      config.model[section].update(fields)
     config.model.gcn_dropout = 0.0
+    config.model.gat.attention_dropout = 0.0
     config.data.image_size = SIZE
-    if 'low_freq_radius' in config.loss:     # FEN-PN's spectrum window.
-      config.loss.low_freq_radius = min(config.loss.low_freq_radius,
-                                        SIZE // 2 - 1)
+    if 'fen_layers' in config.model:
+      config.model.update(TINY_FENPN)
+      config.loss.low_freq_radius = 4        # FEN-PN's spectrum window.
   return config
 
 
@@ -64,7 +97,8 @@ def fake_batch(task_keys, num_classes=None):
 
 @functools.lru_cache(maxsize=None)
 def gradients(key):
-  """Gradients of the task objective of a (tiny) config, by structure."""
+  """{parameter path: its largest |gradient|} of a (tiny) config's objective
+  over STEPS Adam steps on the tiny batch."""
   config = tiny_configs()[key]
   task = tasks.get(config)
   model = task.build_model(config.model)
@@ -75,21 +109,35 @@ def gradients(key):
   variables = model.init(jax.random.key(0), batch['image'], adjacency,
                          train=False)
 
-  def loss(params):
-    out, _ = model.apply({'params': params,
-                          'batch_stats': variables['batch_stats']},
-                         batch['image'], adjacency, train=True,
-                         mutable=['batch_stats'],
-                         rngs={'dropout': jax.random.key(1)})
+  def loss(params, stats):
+    out, mutated = model.apply({'params': params, 'batch_stats': stats},
+                               batch['image'], adjacency, train=True,
+                               mutable=['batch_stats'],
+                               rngs={'dropout': jax.random.key(1)})
     terms = task.loss_terms(out, batch)
     total, _ = combine({k: jnp.sum(v) for k, (v, _) in terms.items()},
                        {k: jnp.sum(w) for k, (_, w) in terms.items()},
                        task.loss_weights)
-    return total
+    return total, mutated.get('batch_stats', {})
 
-  grads = jax.jit(jax.grad(loss))(variables['params'])
-  return {jax.tree_util.keystr(p): float(np.abs(np.asarray(g)).max())
-          for p, g in jax.tree_util.tree_leaves_with_path(grads)}
+  tx = optax.adam(1e-2)
+
+  @jax.jit
+  def step(params, stats, opt, largest):
+    (_, stats), grads = jax.value_and_grad(loss, has_aux=True)(params, stats)
+    updates, opt = tx.update(grads, opt, params)
+    largest = jax.tree.map(lambda m, g: jnp.maximum(m, jnp.abs(g).max()),
+                           largest, grads)
+    return optax.apply_updates(params, updates), stats, opt, largest
+
+  params = variables['params']
+  stats = variables.get('batch_stats', {})
+  opt = tx.init(params)
+  largest = jax.tree.map(lambda p: jnp.zeros((), p.dtype), params)
+  for _ in range(STEPS):
+    params, stats, opt, largest = step(params, stats, opt, largest)
+  return {jax.tree_util.keystr(p): float(g)
+          for p, g in jax.tree_util.tree_leaves_with_path(largest)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -104,9 +152,10 @@ def tiny_configs():
 
 def structure(config) -> str:
   c = config.to_dict()
+  task_data = dict(c.get('task_data', {}))
+  task_data.pop('real_fraction', None)       # (the fake batch is fixed)
   return json.dumps(dict(model=c['model'], loss=c['loss'],
-                         task=c.get('task'), task_data=c.get('task_data'),
-                         skip=c['train'].get('skip_all_real_batches')),
+                         task=c.get('task'), task_data=task_data),
                     sort_keys=True, default=str)
 
 
@@ -114,14 +163,19 @@ def structure(config) -> str:
 def test_every_parameter_gets_a_gradient(name):
   grads = gradients(structure(tiny(name)))
   assert grads, name
-  dead = [path for path, g in grads.items() if g == 0.0
-          and not any(n == name and part in path for n, part in EXCEPTIONS)]
+  floor = RELATIVE_FLOOR * max(grads.values())
+  dead = [path for path, g in grads.items() if g <= floor
+          and not any(n in name and re.search(part, path)
+                      for n, part in EXCEPTIONS)]
   assert not dead, f'{name}: no gradient for {dead}'
 
 
 def test_exceptions_are_real():
   """Each listed exception does get no gradient (else drop it)."""
-  for name, part in EXCEPTIONS:
+  for short, part in EXCEPTIONS:
+    name = next(n for n in NAMES if short in n)
     grads = gradients(structure(tiny(name)))
-    hit = [g for path, g in grads.items() if part in path]
-    assert hit and max(hit) == 0.0, (name, part, hit)
+    # Exactly zero in exact arithmetic; float32 rounding leaves up to ~1e-7.
+    floor = 100 * RELATIVE_FLOOR * max(grads.values())
+    hit = [g for path, g in grads.items() if re.search(part, path)]
+    assert hit and max(hit) <= floor, (name, part, hit)

@@ -197,9 +197,11 @@ def test_full_size_parameter_counts():
   assert num_params(rel['node_heads']) == 18_057_600
   paper = abstract_params(default.get_config().model)
   # The paper's second level (55 -> 18 -> 3 -> 18 -> 55) adds two GCN blocks,
-  # match/corr maps to 3 and back to 18; its classifier has one logit, not two.
+  # match/corr maps to 3 and back to 18; its classifier has one logit, not two;
+  # its matching layers have no bias (the released 18- and 55-wide ones do).
   extra = 2 * 2 * (128 * 128 + 128) + 2 * (128 * 3 + 3) + 2 * (128 * 18 + 18)
   extra -= (128 * 2 + 2) - (128 * 1 + 1)
+  extra -= 3 + 18 + 18 + 55
   assert num_params(paper) == ref + extra
 
 

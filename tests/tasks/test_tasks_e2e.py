@@ -47,6 +47,7 @@ def tiny_task_config(data_dir, task: str, build: dict, **data):
   t = c.train
   t.batch_size = 16
   t.num_steps = 2
+  t.skip_all_real_batches = False
   t.checkpoint_every = 2
   t.log_every = 1
   t.learning_rate = 3e-3           # one schedule for every test: one compile
