@@ -155,10 +155,28 @@ def test_aggregate_mean_std_over_folds(tmp_path, fake_report):
   assert agg['table']['continuous_l1'] == pytest.approx(
       dict(mean=0.12, std=0.02, n=2))
   assert agg['coordinated_attack']['unseen']['auc']['mean'] == pytest.approx(0.9)
-  assert 'loss F1 / Acc' in agg['table_text']
+  assert 'loss F1' in agg['table_text'] and '3 of 4 folds' in agg['table_text']
   assert '80.0 +- 8.2' in agg['table_text']
   with open(path) as f:
     assert json.load(f)['folds'] == [1, 2, 4]
+  stem = path[:-len('.json')]
+  with open(stem + '.md') as f:
+    assert '3 of 4 folds' in f.read()
+  with open(stem + '.csv') as f:
+    assert f.readline().startswith('row,loss F1 (%)')
+  with open(stem + '.tex') as f:
+    assert r'$\pm$' in f.read()
+
+
+def test_aggregate_per_hyperparameter_l1_over_folds(fake_report):
+  reports = {k: dict(fake_report(0.8, 0.1), continuous_l1=dict(
+      per_hyperparameter=dict(layers=v, params=None))) for k, v in
+      ((1, 0.1), (3, 0.3))}
+  agg = aggregate.aggregate_reports(reports)
+  assert agg['per_hyperparameter_l1']['layers'] == pytest.approx(
+      dict(mean=0.2, std=0.1, n=2))
+  assert agg['per_hyperparameter_l1']['params']['n'] == 0
+  assert agg['per_hyperparameter_l1']['filters']['n'] == 0
   with pytest.raises(FileNotFoundError, match='evaluate the folds'):
     aggregate.aggregate(str(tmp_path / 'empty'))
 
