@@ -166,6 +166,8 @@ def test_aggregate_mean_std_over_folds(tmp_path, fake_report):
     assert f.readline().startswith('row,loss F1 (%)')
   with open(stem + '.tex') as f:
     assert r'$\pm$' in f.read()
+  with pytest.raises(FileNotFoundError, match='evaluate the folds'):
+    aggregate.aggregate(str(tmp_path / 'empty'))
 
 
 def test_aggregate_per_hyperparameter_l1_over_folds(fake_report):
@@ -177,8 +179,6 @@ def test_aggregate_per_hyperparameter_l1_over_folds(fake_report):
       dict(mean=0.2, std=0.1, n=2))
   assert agg['per_hyperparameter_l1']['params']['n'] == 0
   assert agg['per_hyperparameter_l1']['filters']['n'] == 0
-  with pytest.raises(FileNotFoundError, match='evaluate the folds'):
-    aggregate.aggregate(str(tmp_path / 'empty'))
 
 
 def test_collect_keeps_only_masks_of_first_rows():
