@@ -288,9 +288,11 @@ def get(fold: int, protocol: str = 'paper', *, gms: str = 'red140',
                    normalise_over, plain, unlisted)
 
 
-def from_config(config, fold: int | None = None) -> Selection:
-  """The Selection of ``config`` for ``fold`` (default ``config.fold``)."""
+def from_config(config, fold: int | None = None,
+                protocol: str | None = None) -> Selection:
+  """The Selection of ``config`` for ``fold`` (default ``config.fold``) under
+  ``protocol`` (default ``config.data.protocol``)."""
   sel, labels = settings(config)
   return get(int(config.fold if fold is None else fold),
-             config.data.protocol, permutation_seed=labels['permutation_seed'],
-             **sel)
+             protocol or config.data.protocol,
+             permutation_seed=labels['permutation_seed'], **sel)

@@ -11,7 +11,7 @@ from configs import default
 from lgpn_jax import files, rundir
 from lgpn_jax.evaluation import inference
 from lgpn_jax.evaluation.parsing import aggregate, report as report_lib
-from lgpn_jax.red140 import continuous, folds, schema
+from lgpn_jax.red140 import continuous, folds, schema, selection
 
 EV = dict(default.get_config().eval.to_dict(), batch_size=8)
 
@@ -33,13 +33,16 @@ def perfect_outputs(norm, l1_offset=0.1):
                      regressed=norm.normalise(values) + l1_offset)
 
 
-def seen_outputs(num=6, per_gm=4):
-  """Training images whose probabilities are their GM's label (+ noise)."""
+def heldout_outputs(num=6, per_gm=4):
+  """Held-out training images whose probabilities are their GM's label (+
+  noise), regressed values a constant per GM; buckets alternate between the
+  validation (< 10) and seen (>= 10) halves of a 20 % holdout."""
   rng = np.random.default_rng(0)
   train = [schema.gm_index()[n] for n in folds.get_fold(1).train[:num]]
   gms = np.repeat(train, per_gm)
   p = schema.label_table()[gms] * 0.8 + 0.1 + rng.uniform(-0.05, 0.05, (len(gms), 55))
-  return dict(probabilities=p, gm_index=gms)
+  return dict(probabilities=p, gm_index=gms, regressed=np.tile(
+      gms[:, None] / 140.0, (1, 9)), bucket=np.arange(len(gms)) % 2 * 10 + 5)
 
 
 def test_report_values_by_hand():
@@ -50,8 +53,9 @@ def test_report_values_by_hand():
   j = next(i for i in range(10) if len(set(labels[:, i])) == 1)
   const = labels[0, j]
   out['probabilities'][0, j] = 1 - const
-  report, plot_data = report_lib.build_report(out, seen_outputs(), fold=1,
-                                            protocol='paper', norm=norm, ev=EV)
+  report, plot_data = report_lib.build_report(
+      out, heldout_outputs(), fold=1, protocol='paper', norm=norm, ev=EV,
+      selection=selection.get(1, holdout_percent=20))
   s = report['summary']
   # Flipped node: the truth class has F1 2*4/(2*4+1) = 8/9, the other 0 -> 4/9.
   assert report['per_node'][j]['f1'] == pytest.approx(4 / 9)
@@ -74,11 +78,15 @@ def test_report_values_by_hand():
   assert gm0['loss_accuracy'] == pytest.approx((9 + 2 / 3) / 10)
   assert gm0['exact_match_rate'] == pytest.approx(2 / 3)
   assert report['per_gm'][1]['exact_match_rate'] == 1
-  # Seen training GMs are separable by their labels: perfect attack metrics.
+  # Held-out images of training GMs are separable by their labels: perfect
+  # attack metrics, at the threshold of the validation half.
   ca = report['coordinated_attack']
   assert ca['seen']['auc'] == pytest.approx(1.0)
+  assert ca['seen']['accuracy'] == pytest.approx(1.0)
+  assert ca['seen']['threshold'] == ca['validation']['threshold']
   assert ca['seen']['num_pairs'] == EV['num_pairs']
-  assert set(plot_data['curves']) == {'seen', 'unseen'}
+  assert set(plot_data['curves']) == {'seen', 'unseen', 'mixed'}
+  assert report['selection']['holdout_percent'] == 20
 
 
 def test_majority_baseline_by_hand():
