@@ -70,6 +70,9 @@ def test_report_values_by_hand():
   for col in schema.CONTINUOUS_COLUMNS:
     if report['continuous_l1']['num_reported'][col]:
       assert per[col] == pytest.approx(0.1)
+  # Regressed = truth + 0.1: slope 1, correlation 1 where the truth varies.
+  assert report['continuous_fit']['slope']['mean'] == pytest.approx(1.0)
+  assert report['continuous_fit']['correlation']['mean'] == pytest.approx(1.0)
   assert report['num_generated_images'] == 5 and report['num_predictions'] == 5
   assert report['test_gms'] == sorted(names)
   # Per-GM: the flip is in the first GM's 3 images.

@@ -16,7 +16,7 @@ from typing import Mapping
 import numpy as np
 
 from lgpn_jax.evaluation import metrics
-from lgpn_jax.evaluation.parsing import attack
+from lgpn_jax.evaluation.parsing import attack, fenpn
 from lgpn_jax.evaluation.parsing.settings import DEFINITIONS, PER_GM_NOTE
 from lgpn_jax.red140 import continuous, schema
 from lgpn_jax.red140 import selection as selection_lib
@@ -274,6 +274,8 @@ def build_report(test: Mapping, heldout: Mapping | None, *, fold: int,
       baseline_majority=dict(summary=_summary(base),
                              continuous_value=dict(zip(cols, base_cont.tolist())),
                              node_value=base_nodes.astype(int).tolist()),
+      continuous_fit=fenpn.continuous_fit(
+          scored['regressed'], scored['targets'], scored['continuous_mask']),
       continuous_l1=dict(
           per_hyperparameter=dict(zip(cols, s['l1_per'].tolist())),
           mean=s['l1_mean'],

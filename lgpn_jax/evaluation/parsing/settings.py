@@ -8,7 +8,7 @@ every evaluation JSON (computed in lgpn_jax/evaluation/metrics.py).
 from __future__ import annotations
 
 from lgpn_jax.evaluation import metrics
-from lgpn_jax.evaluation.parsing import attack
+from lgpn_jax.evaluation.parsing import attack, fenpn
 from lgpn_jax.red140 import continuous
 
 DEFINITIONS = dict(
@@ -37,6 +37,7 @@ DEFINITIONS = dict(
                        'ties -> 0) and, for each continuous hyperparameter, '
                        'the median normalised value of the training GMs.'),
     coordinated_attack=attack.DEFINITION,
+    continuous_fit=fenpn.DEFINITION,
     num_images=('n > 1: each test GM\'s images, in stream order, are cut into '
                 'consecutive groups of n; node probabilities and regressed '
                 'values are averaged within a group and each group is scored '
