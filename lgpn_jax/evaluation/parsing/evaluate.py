@@ -42,11 +42,14 @@ from lgpn_jax.red140 import folds, schema
 
 def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = None,
                   builder=None, model_state: FoldModel | None = None,
-                  notes=None, build=build_model) -> str:
+                  notes=None, build=build_model, tag: str = '') -> str:
   """Evaluates ``<workdir>/fold{fold}`` on its unseen test GMs; returns the
   JSON path (see the module doc). ``builder``/``model_state`` default to
   ``data.builder(config)`` / ``load_fold_model(config, fold dir, build)``
-  (``build``: the task's model builder)."""
+  (``build``: the task's model builder). ``tag`` names a further
+  evaluation of the fold (e.g. of another test group,
+  ``config.selection.test_group``): ``eval_fold{k}[_images{n}]_{tag}.json``,
+  without plots (their names would collide)."""
   folds.check_fold(fold, config.data.protocol)
   ev = settings(config)
   if num_images is not None:
@@ -99,9 +102,9 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
     logging.warning('fold %d: %s', fold, rep['model_selection']['warning'])
   rep.update(notes or {})
   rep['seconds'] = round(time.time() - start, 2)
-  path = rundir.eval_path(workdir, fold, ev['num_images'])
+  path = rundir.eval_path(workdir, fold, ev['num_images'], tag)
   if jax.process_index() == 0:
-    if ev['plots']:
+    if ev['plots'] and not tag:
       rep['plots'] = _plots(fdir, ev, state, test, plot_data)
     files.write_json(rep, path)
     logging.info('fold %d: %s', fold, report.format_summary(rep))

@@ -29,7 +29,7 @@ def fold_selection(config, state: FoldModel) -> selection.Selection:
   return selection.from_config(config, state.fold, state.protocol)
 
 
-def _iterator(config, state: FoldModel, builder, split: str, ev: dict):
+def eval_batches(config, state: FoldModel, builder, split: str, ev: dict):
   """Padded eval batches of the fold's 'train' or 'test' GMs: the build's
   splits when the fold is one (``Selection.uses_splits``), else every image
   of the selected GMs (input_pipeline.task_data); labels from the
@@ -87,7 +87,7 @@ def train_pass(config, state: FoldModel, builder, *, fit: bool = True,
   norm = fold_selection(config, state).normaliser(ev['normalisation'])
   acc = None
   probs, gms = [], []
-  batches = _iterator(config, state, builder, 'train', ev)
+  batches = eval_batches(config, state, builder, 'train', ev)
   for chunk in inference.iterate(predictor,
                                  wrap(batches) if wrap else batches):
     gen = chunk['is_generated'] > 0
@@ -129,7 +129,7 @@ def test_pass(config, state: FoldModel, builder, head, *,
 
   def chunks():
     for chunk in inference.iterate(
-        predictor, _iterator(config, state, builder, 'test', ev)):
+        predictor, eval_batches(config, state, builder, 'test', ev)):
       gen = chunk['is_generated'] > 0
       out = {k: (tuple(m[gen] for m in v) if isinstance(v, tuple)
                  else v[gen]) for k, v in chunk.items()}
