@@ -10,7 +10,8 @@ the ``folds`` column; a row with nothing finished says ``0 of 4 folds``);
 reference rows say ``reported`` there and name their source in the
 ``source`` column. A cell whose mean covers fewer folds than the row
 finished (a metric missing from some folds) shows its own count,
-``84.6 +- 1.2 (n=3)``.
+``84.6 +- 1.2 (n=3)``; a mean over one fold is printed without its (zero)
+spread.
 
 Column kinds fix the printed form (JSON always holds the raw values):
   ``'percent'``: a fraction printed x100 with one decimal (F1, accuracy);
@@ -115,7 +116,7 @@ def format_cell(cell, kind: str, folds_done: int | None = None,
   if mean is None:
     return 'n/a'
   text = _number(mean, kind)
-  if std is not None:
+  if std is not None and n != 1:      # no spread over a single fold.
     text += f' {pm} {_number(std, kind)}'
   if n is not None and folds_done is not None and n < folds_done:
     text += f' (n={n})'

@@ -1,0 +1,24 @@
+"""The layout of an experiment workdir: every path is made here.
+
+  <workdir>/
+    <variant>/fold<k>/       one trained fold (lgpn_jax/rundir.py layout)
+    tables/<experiment>.md   the result table (and .csv, .tex, .json)
+
+Experiments run in the same workdir share the folders of their common
+variants (``lgpn`` in most), so each is trained once.
+"""
+
+from __future__ import annotations
+
+import os
+
+TABLES = 'tables'
+
+
+def variant_dir(workdir: str, variant: str) -> str:
+  return os.path.join(os.fspath(workdir), variant)
+
+
+def table_stem(workdir: str, experiment: str) -> str:
+  """The table's path without its extension (.md, .csv, .tex, .json)."""
+  return os.path.join(os.fspath(workdir), TABLES, experiment)
