@@ -50,6 +50,19 @@ def tiny_shards():
   return TINY_SHARDS
 
 
+# Batch and optimizer of the training tests (tests/train, the experiment
+# runner's end-to-end test): with the same ones the trainer's program cache
+# compiles the tiny model's step (and state init) once per session.
+TRAIN = dict(batch_size=32, learning_rate=2e-3, lr_decay_steps=100,
+             warmup_steps=20)
+
+
+@pytest.fixture(scope='session')
+def train_overrides():
+  """config.train overrides shared by the training tests (a fresh copy)."""
+  return dict(TRAIN)
+
+
 @pytest.fixture(scope='session')
 def synthetic_dir(tmp_path_factory):
   """The TFDS data_dir holding the tiny synthetic build."""

@@ -69,12 +69,18 @@ def make_body(command):
   def body(fv):
     from lgpn_jax.experiments import catalog, plan, results, runner
     if command == 'list':
+      done, total = set(), 0.0
       for name in catalog.NAMES:
         exp = catalog.get(name)
         est = plan.estimate(exp, fv.size)
+        total += plan.estimate(exp, fv.size, skip=frozenset(done))['gpu_hours']
+        done |= {v.name for v in exp.variants()}
         print(f'{name}: {est["variants"]} variant(s) x {est["folds"]} '
               f'fold(s), {est["steps"]} steps; ~{est["gpu_hours"]:.0f} GPU-h '
               f'(estimate)\n  {exp.what}')
+      print(f'all in one workdir: {len(done)} distinct variants, '
+            f'~{total:.0f} GPU-h (estimate at {plan.TRAIN_IMAGES_PER_SECOND:.0f}'
+            f' training images/s; see lgpn_jax/experiments/plan.py)')
       return 0
     cli.required(fv, 'experiment', 'workdir')
     exp = catalog.get(fv.experiment)

@@ -200,3 +200,6 @@ def test_plan_counts_trainings_and_estimates_hours():
   hours = (est['images'] / plan.TRAIN_IMAGES_PER_SECOND
            + 16 * plan.EVAL_IMAGES / plan.EVAL_IMAGES_PER_SECOND) / 3600
   assert est['gpu_hours'] == pytest.approx(hours)
+  shared = plan.estimate(catalog.get('tab2a_heads'), 'full',
+                         skip=frozenset({'lgpn'}))
+  assert shared['trainings'] == 12 and shared['images'] == 12 * 220_000 * 64
