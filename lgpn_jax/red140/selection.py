@@ -24,8 +24,9 @@ fields are added by configs/selected.py and the configs built on it):
     half of them (bucket < p / 2) validate, the rest test the "seen" GMs of
     the coordinated-attack protocol.
   * ``normalise_over``: continuous normalisation fitted on the 'train' GMs
-    (the project's default) or on 'all' selected GMs (FEN-PN's ground-truth
-    files are normalised over the whole RED116 table).
+    (the project's default) or on 'all' GMs of ``gms``, whatever the fold
+    or groups (FEN-PN's ground-truth files are normalised over the whole
+    RED116 table).
 ``config.labels``
   * ``permutation_seed``: None, or the seed of a permutation of the 140
     label rows (Random-GT: GM i carries the labels and continuous values of
@@ -168,6 +169,7 @@ class Selection:
   normalise_over: str
   uses_splits: bool              # the fold is a plain split expression.
   unlisted: int = 0              # GMs a user test-set table left out.
+  universe: tuple[str, ...] = () # every GM of ``gms`` (140 or 116).
 
   # -- labels
   def labels(self) -> np.ndarray:
@@ -188,8 +190,7 @@ class Selection:
     return [index[n] for n in names]
 
   def normaliser(self, method: str) -> continuous.Normaliser:
-    names = self.train if self.normalise_over == 'train' else (
-        self.train + self.test + self.dropped)
+    names = self.train if self.normalise_over == 'train' else self.universe
     values, mask = self.continuous()
     rows = self.rows(names)
     return continuous.from_table(values[rows], mask[rows], method)
@@ -285,7 +286,7 @@ def get(fold: int, protocol: str = 'paper', *, gms: str = 'red140',
   return Selection(fold, protocol, gms, tuple(train), tuple(test),
                    tuple(dropped), int(holdout_percent),
                    None if perm is None else tuple(int(i) for i in perm),
-                   normalise_over, plain, unlisted)
+                   normalise_over, plain, unlisted, tuple(sets))
 
 
 def from_config(config, fold: int | None = None,

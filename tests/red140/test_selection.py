@@ -33,6 +33,10 @@ def test_red116_uses_the_first_116_gms_and_drops_nothing():
   sel = selection.get(1, 'paper', gms='red116', normalise_over='all')
   want = continuous.from_gms(sorted(first), 'minmax')
   assert sel.normaliser('minmax').to_dict() == want.to_dict()
+  # ... whatever the groups: a test-group evaluation keeps the fold's scale.
+  face = selection.get(1, 'paper', gms='red116', normalise_over='all',
+                       train_group='face', test_group='non-face')
+  assert face.normaliser('minmax').to_dict() == want.to_dict()
 
 
 def test_user_test_set_table(tmp_path):
