@@ -76,8 +76,8 @@ def make_body(command):
         total += plan.estimate(exp, fv.size, skip=frozenset(done))['gpu_hours']
         done |= {v.name for v in exp.variants()}
         print(f'{name}: {est["variants"]} variant(s) x {est["folds"]} '
-              f'fold(s), {est["steps"]} steps; ~{est["gpu_hours"]:.0f} GPU-h '
-              f'(estimate)\n  {exp.what}')
+              f'fold(s), {est["images"] / 1e6:.1f} M training images; '
+              f'~{est["gpu_hours"]:.0f} GPU-h (estimate)\n  {exp.what}')
       print(f'all in one workdir: {len(done)} distinct variants, '
             f'~{total:.0f} GPU-h (estimate at {plan.TRAIN_IMAGES_PER_SECOND:.0f}'
             f' training images/s; see lgpn_jax/experiments/plan.py)')
@@ -90,7 +90,7 @@ def make_body(command):
       return 0
     overrides = _overrides(fv)
     if command == 'table':
-      paths = results.write(exp, fv.workdir, fv.size, overrides)
+      paths = results.write(exp, fv.workdir, fv.size)
       with open(paths['md']) as f:
         print(f.read(), end='')
       print(f'saved {", ".join(paths.values())}')

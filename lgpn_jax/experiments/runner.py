@@ -5,14 +5,16 @@
 fold:
   1. builds the variant's config (``spec.build_config``) and checks the fold
      directory's identity: a ``config.json`` already there must hold the same
-     training settings (``TRAINING_FIELDS`` aside) and fold, else the run
+     training settings (``TRAINING_FIELDS_IGNORED`` aside) and fold, else the run
      stops with the differing fields (a folder never silently mixes two
      configs);
-  2. skips the fold when every evaluation the experiment needs is finished
-     (``results.finished``: made from the final checkpoint);
-  3. otherwise trains (``lgpn_jax.run.train_and_evaluate``: resumes from the
-     latest checkpoint, returns at once when already trained, then writes the
-     standard evaluation) and runs the missing evaluations: averaging
+  2. unless the fold's marker says it finished before, trains it
+     (``lgpn_jax.run.train_and_evaluate``: resumes from the latest
+     checkpoint, returns at once when already trained, then writes the
+     standard evaluation) and writes the marker (``layout.done_path``: the
+     checkpoint step the fold's evaluations score);
+  3. runs the evaluations the experiment needs that are missing or score
+     another step (``results.finished``), or skips the fold: averaging
      (``run.evaluate(num_images=k)``), the concatenation head
      (``multi_image.evaluate_concat``, every k of the fold at once) and other
      test groups (``evaluate.evaluate_fold(tag=...)``).
@@ -28,7 +30,7 @@ import shlex
 import time
 from typing import Any, Callable, Sequence
 
-from lgpn_jax import rundir
+from lgpn_jax import files, rundir
 from lgpn_jax import run as run_lib
 from lgpn_jax.evaluation.parsing import evaluate, multi_image
 from lgpn_jax.experiments import layout, results, spec
@@ -82,11 +84,11 @@ def check_identity(variant_dir: str, fold: int, config) -> None:
 def _evaluate(evaluation: spec.Evaluation, config, vdir: str, fold: int,
               ks: Sequence[int]) -> None:
   """One missing evaluation (``ks``: every concat k missing in the fold)."""
-  if evaluation.kind == 'average':
+  if evaluation.kind in ('standard', 'average'):
     run_lib.evaluate(config, vdir, fold=fold, num_images=evaluation.num_images)
   elif evaluation.kind == 'concat':
     multi_image.evaluate_concat(config, vdir, fold, ks)
-  elif evaluation.kind == 'test_group':
+  else:
     c = config.copy_and_resolve_references()
     c.selection.test_group = evaluation.test_group
     evaluate.evaluate_fold(c, vdir, fold, tag=evaluation.tag)
@@ -102,21 +104,25 @@ def run_fold(exp: spec.Experiment, variant: spec.Variant, fold: int,
   config.train.run_evaluation = True
   vdir = layout.variant_dir(workdir, variant.name)
   check_identity(vdir, fold, config)
-  steps = int(config.train.num_steps)
-  wanted = [spec.STANDARD] + [e for e in exp.evaluations(variant)
-                              if e != spec.STANDARD]
-  todo = [e for e in wanted if not results.finished(e.path(vdir, fold), steps)]
   prefix = f'[{exp.name}] {variant.name} fold {fold}'
-  if not todo:
+  start = time.perf_counter()
+  step = results.evaluated_step(workdir, variant.name, fold)
+  trained = step is None
+  if trained:   # trains (resuming, or at once when trained), then evaluates.
+    result = run_lib.train_and_evaluate(config, vdir)
+    step = files.read_json(result.eval_path)['checkpoint_step']
+    files.write_json(dict(variant=variant.name, fold=fold,
+                          final_step=result.step, evaluated_step=step),
+                     layout.done_path(workdir, variant.name, fold))
+  todo = [e for e in exp.evaluations(variant)
+          if not results.finished(e.path(vdir, fold), step)]
+  if not trained and not todo:
     log(f'{prefix}: finished before, skipped')
     return 'skipped'
-  start = time.perf_counter()
-  if spec.STANDARD in todo:
-    run_lib.train_and_evaluate(config, vdir)
   concat = [e.num_images for e in todo if e.kind == 'concat']
   for e in todo:
-    if e == spec.STANDARD or (e.kind == 'concat' and e.num_images != concat[0]):
-      continue     # the standard one came with training; one call per concat.
+    if e.kind == 'concat' and e.num_images != concat[0]:
+      continue     # one call evaluates every k of the concatenation head.
     _evaluate(e, config, vdir, fold, concat)
   log(f'{prefix}: done in {time.perf_counter() - start:.0f} s')
   return 'done'
@@ -144,7 +150,7 @@ def run(exp: spec.Experiment, workdir: str, size: str = 'quick', *,
   for i, (variant, fold) in enumerate(jobs, 1):
     log(f'[{exp.name}] job {i} of {len(jobs)}: {variant.name} fold {fold}')
     counts[run_fold(exp, variant, fold, workdir, size, overrides, log)] += 1
-  paths = results.write(exp, workdir, size, overrides)
+  paths = results.write(exp, workdir, size)
   log(f'[{exp.name}] {counts["done"]} run, {counts["skipped"]} skipped; '
       f'table: {paths["md"]}')
   return dict(counts, table=paths)

@@ -14,9 +14,10 @@
   * ``Experiment``: rows, table columns, the cells of a row from its fold
     reports, and the reference rows (``reported.py``).
 ``build_config(variant, size, fold, overrides)`` makes a variant's config at
-a size: 'full' is the config as written (RED140 at 256x256); 'quick' shrinks
-it to configs/tiny.py's model on the built-in synthetic data with a few
-steps (``QUICK``), for CPU smoke runs and CI.
+a size: 'full' is the config as written (RED140 at 256x256, its training
+recipe as configs/default.py gives it); 'quick' shrinks it to
+configs/tiny.py's model on the built-in synthetic data for a few steps
+(``QUICK``), for CPU smoke runs and CI.
 """
 
 from __future__ import annotations
@@ -39,14 +40,16 @@ QUICK_FOLDS = (1,)
 QUICK_MODEL_FIELDS = ('dtype', 'feature_dim', 'stem_width', 'stage_sizes',
                       'widths', 'pyramid_width', 'head_hidden', 'node_dim')
 # The quick size: synthetic 32x32 images, 12 per GM (the multi-image
-# experiment groups up to 12), a few steps; plots off.
+# experiment groups up to 12), QUICK_STEPS steps counted in steps
+# (configs/default.py: step_based), plots off.
+QUICK_STEPS = 30
 QUICK = {
     'data.dataset': 'synthetic', 'data.image_size': 32,
     'data.images_per_gm': 12, 'data.num_real': 96,
-    'train.batch_size': 16, 'train.num_steps': 30,
-    'train.learning_rate': 1e-3, 'train.lr_decay_steps': 1000,
-    'train.warmup_steps': 0, 'train.log_every': 10,
-    'train.checkpoint_every': 30, 'train.eval_batch_size': 64,
+    'train.batch_size': 16, 'train.learning_rate': 1e-3,
+    'train.lr_decay_steps': 1000, 'train.warmup_steps': 0,
+    'train.log_every': 10, 'train.checkpoint_every': QUICK_STEPS,
+    'train.eval_batch_size': 64,
     'eval.num_pairs': 200, 'eval.plots': False,
     'multi_image.steps': 60, 'multi_image.batch_size': 16,
     'multi_image.hidden': 16, 'multi_image.max_images_per_gm': 12,
@@ -184,6 +187,8 @@ def build_config(variant: Variant, size: str, fold: int,
     tiny = load_config('tiny').model
     for key in QUICK_MODEL_FIELDS:
       config.model[key] = tiny[key]
+    importlib.import_module('configs.default').step_based(config.train,
+                                                          QUICK_STEPS)
     for key, value in list(QUICK.items()) + list(quick):
       set_field(config, key, value)
   for key, value in overrides:

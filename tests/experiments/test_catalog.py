@@ -9,7 +9,7 @@ import pytest
 
 from lgpn_jax import files, rundir, tasks
 from lgpn_jax.experiments import catalog, layout, plan, results, runner, spec
-from lgpn_jax.red140 import schema
+from lgpn_jax.red140 import schema, selection
 
 
 @pytest.mark.parametrize('name', catalog.NAMES)
@@ -25,8 +25,9 @@ def test_every_variant_config_builds_and_passes_the_task_checks(name, size):
       task.check()
       task.build_model(config.model)
       if size == 'quick':
-        assert config.data.dataset == 'synthetic'
-        assert config.train.num_steps <= 100 and config.model.feature_dim < 64
+        assert config.data.dataset == 'synthetic' and config.model.feature_dim < 64
+        assert config.train.num_epochs == 0
+        assert config.train.num_steps == spec.QUICK_STEPS
 
 
 def test_a_variant_name_is_one_config_everywhere():
@@ -65,6 +66,11 @@ def test_unknown_names_fail_with_the_known_ones():
     runner.run(catalog.get('tab2a_heads'), '/nonexistent', 'quick', folds=[3])
 
 
+def _mark_done(workdir, variant, fold, step):
+  files.write_json(dict(evaluated_step=step),
+                   layout.done_path(workdir, variant, fold))
+
+
 def _write_report(workdir, variant, fold, evaluation, steps, **summary):
   rep = dict(summary=dict(dict(loss_f1=0.8, loss_accuracy=0.8,
                                discrete_f1=0.7, discrete_accuracy=0.6,
@@ -88,9 +94,12 @@ def _write_report(workdir, variant, fold, evaluation, steps, **summary):
 def test_table_counts_finished_folds_and_adds_reference_rows(tmp_path):
   exp = catalog.get('tau_sensitivity')
   w = str(tmp_path)
-  _write_report(w, 'tau_0.35', 1, spec.STANDARD, 220_000, loss_f1=0.8)
-  _write_report(w, 'tau_0.35', 3, spec.STANDARD, 220_000, loss_f1=0.9)
-  _write_report(w, 'tau_0.35', 4, spec.STANDARD, 1_000, loss_f1=0.1)  # unfinished.
+  for k in (1, 3, 4):
+    _mark_done(w, 'tau_0.35', k, 900)
+  _write_report(w, 'tau_0.35', 1, spec.STANDARD, 900, loss_f1=0.8)
+  _write_report(w, 'tau_0.35', 3, spec.STANDARD, 900, loss_f1=0.9)
+  _write_report(w, 'tau_0.35', 4, spec.STANDARD, 400, loss_f1=0.1)  # stale.
+  _write_report(w, 'tau_0.35', 2, spec.STANDARD, 900, loss_f1=0.1)  # no marker.
   table = results.make_table(exp, w, 'full')
   ours = {r.label: r for r in table.rows if not r.is_reference}
   r = ours['tau 0.35']
@@ -122,8 +131,10 @@ def test_red116_p_value_against_random_gt(tmp_path):
   exp = catalog.get('red116')
   w = str(tmp_path)
   for k in (1, 2):
-    _write_report(w, 'red116', k, spec.STANDARD, 220_000)
-    base = _write_report(w, 'red116_random_gt', k, spec.STANDARD, 220_000)
+    _mark_done(w, 'red116', k, 7)
+    _mark_done(w, 'red116_random_gt', k, 7)
+    _write_report(w, 'red116', k, spec.STANDARD, 7)
+    base = _write_report(w, 'red116_random_gt', k, spec.STANDARD, 7)
     base['per_gm'] = [dict(gm=g, continuous_l1=v) for g, v in
                       (('A', 0.3), ('B', 0.35), ('C', 0.5))]
     files.write_json(base, spec.STANDARD.path(
@@ -140,12 +151,14 @@ def test_red116_p_value_against_random_gt(tmp_path):
 
 def test_per_hyperparameter_and_attack_cells(tmp_path):
   w = str(tmp_path)
-  _write_report(w, 'lgpn', 2, spec.STANDARD, 220_000)
+  _mark_done(w, 'lgpn', 2, 7)
+  _write_report(w, 'lgpn', 2, spec.STANDARD, 7)
   t = results.make_table(catalog.get('tab2b_per_hyperparameter'), w, 'full')
   assert t.rows[0].cells['params']['mean'] == pytest.approx(0.9)
   assert t.rows[2].cells == dict(layers=0.147, params=0.081,
                                  conv_layers=0.137, filters=0.149)
-  _write_report(w, 'lgpn_holdout', 1, spec.STANDARD, 220_000)
+  _mark_done(w, 'lgpn_holdout', 1, 7)
+  _write_report(w, 'lgpn_holdout', 1, spec.STANDARD, 7)
   t = results.make_table(catalog.get('coordinated_attack'), w, 'full')
   assert t.rows[0].cells['seen_auc']['mean'] == pytest.approx(0.95)
 
@@ -195,11 +208,15 @@ def test_identity_check_names_the_differing_fields(tmp_path):
 
 def test_plan_counts_trainings_and_estimates_hours():
   est = plan.estimate(catalog.get('tab2a_heads'), 'full')
-  assert est['trainings'] == 16 and est['steps'] == [220_000]
-  assert est['images'] == 16 * 220_000 * 64
+  assert est['trainings'] == 16 and est['epochs'] == [60]
+  # 60 epochs of each fold's training GMs (all but the test set's).
+  gms = sum(len(selection.get(k).train) for k in range(1, 5))
+  assert est['images'] == 4 * 60 * gms * plan.IMAGES_PER_GM
   hours = (est['images'] / plan.TRAIN_IMAGES_PER_SECOND
            + 16 * plan.EVAL_IMAGES / plan.EVAL_IMAGES_PER_SECOND) / 3600
   assert est['gpu_hours'] == pytest.approx(hours)
   shared = plan.estimate(catalog.get('tab2a_heads'), 'full',
                          skip=frozenset({'lgpn'}))
-  assert shared['trainings'] == 12 and shared['images'] == 12 * 220_000 * 64
+  assert shared['trainings'] == 12 and shared['images'] == est['images'] * 3 / 4
+  quick = plan.estimate(catalog.get('tab2a_heads'), 'quick')
+  assert quick['images'] == 4 * spec.QUICK_STEPS * spec.QUICK['train.batch_size']

@@ -1,8 +1,6 @@
 """Model parsing's training stream: refilled batches, mislabelling, the real
 share under a holdout, and the stream of a selected fold on the tiny build."""
 
-import functools
-
 import numpy as np
 import pytest
 
@@ -62,17 +60,9 @@ def test_uniform_hash_is_uniform_and_seeded():
   assert not np.array_equal(u, streams.uniform_hash(3, 1, np.arange(20000)))
 
 
-@pytest.fixture
-def small_buffers(monkeypatch):
-  """10,000-record shuffle buffers take ~25 s to fill from a tiny build."""
-  from input_pipeline import pipeline, task_data
-  for mod in (pipeline, task_data):
-    monkeypatch.setattr(mod, 'train_dataset', functools.partial(
-        mod.train_dataset, shuffle_buffer=256))
-
-
 @pytest.mark.slow
-def test_selected_stream_on_the_tiny_build(synthetic_builder, small_buffers):
+def test_selected_stream_on_the_tiny_build(synthetic_builder,
+                                          small_shuffle_buffers):
   c = selected.add_sections(tiny.get_config())
   c.train.batch_size = 16
   c.selection.gms = 'red116'

@@ -171,7 +171,7 @@ def heldout_node_loss(config, state: FoldModel, builder) -> float:
                                   state.adjacency)
   total, count = 0.0, 0
   for chunk in inference.iterate(
-      predictor, _iterator(config, state, builder, 'test', ev)):
+      predictor, eval_batches(config, state, builder, 'test', ev)):
     gen = chunk['is_generated'] > 0
     p = np.clip(chunk['probabilities'][gen].astype(np.float64), 1e-12,
                 1 - 1e-12)
