@@ -4,10 +4,9 @@
 (``variants`` / ``folds`` pick a subset: one job of a job array) and, per
 fold:
   1. builds the variant's config (``spec.build_config``) and checks the fold
-     directory's identity: a ``config.json`` already there must hold the same
-     training settings (``TRAINING_FIELDS_IGNORED`` aside) and fold, else the run
-     stops with the differing fields (a folder never silently mixes two
-     configs);
+     directory's identity (``lgpn_jax/fold_identity.py``): a ``config.json``
+     already there must define the same fold, else the run stops with the
+     differing fields (a folder never silently mixes two configs);
   2. unless the fold's marker says it finished before, trains it
      (``lgpn_jax.run.train_and_evaluate``: resumes from the latest
      checkpoint, returns at once when already trained, then writes the
@@ -25,60 +24,14 @@ command to run after them.
 
 from __future__ import annotations
 
-import json
 import shlex
 import time
 from typing import Any, Callable, Sequence
 
-from lgpn_jax import files, rundir
+from lgpn_jax import files, fold_identity, rundir
 from lgpn_jax import run as run_lib
 from lgpn_jax.evaluation.parsing import evaluate, multi_image
 from lgpn_jax.experiments import layout, results, spec
-
-# Fields that do not change what a fold trains (logging, checkpoint cadence,
-# evaluation, data locations): left out of the identity check.
-TRAINING_FIELDS_IGNORED = (
-    'fold', 'data.data_dir', 'data.manual_dir', 'train.log_every',
-    'train.checkpoint_every', 'train.keep_checkpoints', 'train.run_evaluation',
-    'train.eval_batch_size', 'train.parallel', 'train.resume_data', 'eval',
-    'multi_image', 'selection.test_group', 'model.remat', 'model.bn_axis_name',
-    'model.fold_bn')
-
-
-def _flat(d, prefix='') -> dict:
-  out = {}
-  for k, v in d.items():
-    key = f'{prefix}{k}'
-    if isinstance(v, dict):
-      out.update(_flat(v, key + '.'))
-    else:
-      out[key] = json.loads(json.dumps(v, default=list))   # tuples -> lists.
-  return out
-
-
-def _ignored(key: str) -> bool:
-  return any(key == p or key.startswith(p + '.') for p in
-             TRAINING_FIELDS_IGNORED)
-
-
-def check_identity(variant_dir: str, fold: int, config) -> None:
-  """ValueError when ``<variant_dir>/fold<k>/config.json`` was written for
-  another fold or other training settings (fields both configs have)."""
-  fdir = rundir.fold_dir(variant_dir, fold)
-  if not rundir.has_config(fdir):
-    return
-  saved = rundir.load_fold_config(fdir).to_dict()
-  if int(saved.get('fold', fold)) != fold:
-    raise ValueError(f'{fdir} holds fold {saved.get("fold")}, not {fold}')
-  mine, theirs = _flat(config.to_dict()), _flat(saved)
-  diff = sorted(k for k in set(mine) & set(theirs)
-                if not _ignored(k) and mine[k] != theirs[k])
-  if diff:
-    shown = ', '.join(f'{k}: {theirs[k]!r} there, {mine[k]!r} now'
-                      for k in diff[:6])
-    raise ValueError(f'{fdir} was trained with other settings ({shown}'
-                     f'{", ..." if len(diff) > 6 else ""}); use another '
-                     '--workdir or remove that folder')
 
 
 def _evaluate(evaluation: spec.Evaluation, config, vdir: str, fold: int,
@@ -103,7 +56,7 @@ def run_fold(exp: spec.Experiment, variant: spec.Variant, fold: int,
   config = spec.build_config(variant, size, fold, overrides, exp.quick)
   config.train.run_evaluation = True
   vdir = layout.variant_dir(workdir, variant.name)
-  check_identity(vdir, fold, config)
+  fold_identity.check(config, rundir.fold_dir(vdir, fold), action='train')
   prefix = f'[{exp.name}] {variant.name} fold {fold}'
   start = time.perf_counter()
   step = results.evaluated_step(workdir, variant.name, fold)

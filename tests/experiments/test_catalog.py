@@ -2,8 +2,9 @@
 and pass the task checks, variant names mean one config, tables come out of
 fake fold reports with the reference rows, job arrays and the identity check."""
 
-import json
 import shlex
+
+import numpy as np
 
 import pytest
 
@@ -187,23 +188,25 @@ def test_job_script_has_one_line_per_fold_and_variant():
   assert 'SLURM_ARRAY_TASK_ID' in script and 'experiments table' in script
 
 
-def test_identity_check_names_the_differing_fields(tmp_path):
+def test_fold_identity_covers_the_selection_and_labels(tmp_path):
+  """A fold trained with one selection or label setting is never resumed or
+  evaluated under another (lgpn_jax/fold_identity.py), but another test
+  group only changes what an evaluation scores."""
+  from lgpn_jax import fold_identity
   from lgpn_jax.experiments.catalog import variants as v
-  config = spec.build_config(v.LGPN, 'quick', 1)
+  config = spec.build_config(v.RED116, 'quick', 1)
   fdir = rundir.fold_dir(str(tmp_path), 1)
-  rundir.save_fold_files(fdir, config, __import__('numpy').eye(55))
-  runner.check_identity(str(tmp_path), 1, config)          # same: fine.
-  other = spec.build_config(v.LGPN, 'quick', 1, [('eval.num_pairs', 7),
-                                                ('data.data_dir', '/x')])
-  runner.check_identity(str(tmp_path), 1, other)           # eval only: fine.
-  other = spec.build_config(v.GTC_MLP, 'quick', 1)
-  with pytest.raises(ValueError, match="model.head: 'gcn_refinement' there"):
-    runner.check_identity(str(tmp_path), 1, other)
-  with pytest.raises(ValueError, match='holds fold 1, not 2'):
-    saved = json.load(open(fdir + '/config.json'))
-    files.write_text(json.dumps(saved), rundir.fold_dir(str(tmp_path), 2)
-                     + '/config.json')
-    runner.check_identity(str(tmp_path), 2, config)
+  rundir.save_fold_files(fdir, config, np.eye(55))
+  other = spec.build_config(v.RED116, 'quick', 1, [('eval.num_pairs', 7),
+                                                  ('data.data_dir', '/x'),
+                                                  ('selection.test_group',
+                                                   'face')])
+  assert fold_identity.check(other, fdir) == []
+  for field, value in (('selection.holdout_percent', 20),
+                       ('labels.permutation_seed', 3)):
+    other = spec.build_config(v.RED116, 'quick', 1, [(field, value)])
+    with pytest.raises(fold_identity.FoldMismatch, match=field):
+      fold_identity.check(other, fdir)
 
 
 def test_plan_counts_trainings_and_estimates_hours():
