@@ -23,9 +23,10 @@ from lgpn_jax import rundir
 IDENTITY = ('seed', 'fold', 'task', 'task_data', 'data.dataset',
             'data.protocol', 'data.image_size', 'data.synthetic_image_size',
             'data.images_per_gm', 'data.num_real', 'graph', 'model', 'loss',
-            'train')
+            'train', 'selection', 'labels')
 RUNTIME = {
     'model': ('bn_axis_name', 'remat', 'fold_bn', 'init_from'),
+    'selection': ('test_group',),   # which test GMs an evaluation scores.
     'train': ('num_steps', 'num_epochs', 'log_every', 'checkpoint_every',
               'keep_checkpoints', 'eval_batch_size', 'run_evaluation',
               'parallel', 'resume_data', 'deterministic_data'),

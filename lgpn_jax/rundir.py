@@ -11,7 +11,7 @@
       metrics.jsonl         training log rows; tensorboard/ the same scalars
       regression.npz        the fitted continuous regression stage
       seen_outputs.npz      node probabilities of the training split (cached)
-      eval_fold<k>[_images<n>].json   model-parsing evaluation
+      eval_fold<k>[_images<n>][_<tag>].json   model-parsing evaluation
       eval_<task>.json      detection / attribution evaluation
       plots/                PNG figures of the evaluation
 
@@ -103,10 +103,12 @@ def _images_suffix(num_images: int) -> str:
   return '' if num_images == 1 else f'_images{num_images}'
 
 
-def eval_path(workdir: str, fold: int, num_images: int = 1) -> str:
-  """Model parsing's per-fold evaluation JSON."""
-  return os.path.join(fold_dir(workdir, fold),
-                      f'eval_fold{fold}{_images_suffix(num_images)}.json')
+def eval_path(workdir: str, fold: int, num_images: int = 1,
+              tag: str = '') -> str:
+  """Model parsing's per-fold evaluation JSON; ``tag`` names another
+  evaluation of the same fold (e.g. 'concat', 'test-face')."""
+  suffix = _images_suffix(num_images) + (f'_{tag}' if tag else '')
+  return os.path.join(fold_dir(workdir, fold), f'eval_fold{fold}{suffix}.json')
 
 
 def task_eval_path(workdir: str, fold: int, task: str) -> str:

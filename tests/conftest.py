@@ -50,6 +50,30 @@ def tiny_shards():
   return TINY_SHARDS
 
 
+# Batch and optimizer of the training tests (tests/train, the experiment
+# runner's end-to-end test): with the same ones the trainer's program cache
+# compiles the tiny model's step (and state init) once per session.
+TRAIN = dict(batch_size=32, learning_rate=2e-3, lr_decay_steps=100,
+             warmup_steps=20)
+
+
+@pytest.fixture(scope='session')
+def train_overrides():
+  """config.train overrides shared by the training tests (a fresh copy)."""
+  return dict(TRAIN)
+
+
+@pytest.fixture
+def small_shuffle_buffers(monkeypatch):
+  """Training streams shuffle in 256-record buffers: the default 10,000 take
+  ~25 s to fill from a tiny build (its few records repeated)."""
+  import functools
+  from input_pipeline import pipeline, task_data
+  for mod in (pipeline, task_data):
+    monkeypatch.setattr(mod, 'train_dataset', functools.partial(
+        mod.train_dataset, shuffle_buffer=256))
+
+
 @pytest.fixture(scope='session')
 def synthetic_dir(tmp_path_factory):
   """The TFDS data_dir holding the tiny synthetic build."""

@@ -2,8 +2,8 @@
 
 Every import of the project's own modules (top-level or inside a function)
 counts. Units are the packages of lgpn_jax (red140, models, perf, losses,
-train, evaluation, tasks, benchmarks), the single modules at lgpn_jax's root
-and the input_pipeline package.
+train, evaluation, tasks, benchmarks, experiments), the single modules at
+lgpn_jax's root and the input_pipeline package.
 """
 
 import ast
@@ -44,6 +44,11 @@ ALLOWED = {
     'lgpn_jax.run': {'lgpn_jax.tasks', 'lgpn_jax.train', 'lgpn_jax.data',
                      'lgpn_jax.rundir', 'lgpn_jax.files',
                      'lgpn_jax.fold_identity'},
+    'lgpn_jax.experiments': {'lgpn_jax.tasks', 'lgpn_jax.train',
+                             'lgpn_jax.evaluation', 'lgpn_jax.run',
+                             'lgpn_jax.rundir', 'lgpn_jax.files',
+                             'lgpn_jax.fold_identity', 'lgpn_jax.red140',
+                             'lgpn_jax.cli'},
     'lgpn_jax.benchmarks': {'lgpn_jax.tasks', 'lgpn_jax.train',
                             'lgpn_jax.models', 'lgpn_jax.perf',
                             'lgpn_jax.red140', 'lgpn_jax.mesh',

@@ -194,17 +194,6 @@ def cosine_similarity(a, b) -> np.ndarray:
   return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
 
 
-def descriptors(probabilities) -> np.ndarray:
-  """The coordinated-attack descriptor of each image: ``2 P(node = 1) - 1``.
-
-  The concatenated predicted hyperparameter vector (all 55 nodes: loss,
-  continuous bins, discrete), centred so that agreeing on "not used" counts
-  as much as agreeing on "used" (cosine of raw probabilities would be
-  dominated by the many nodes near 0).
-  """
-  return 2.0 * np.asarray(probabilities, np.float64) - 1.0
-
-
 def sample_pairs(groups, num_pairs: int, seed: int = 0
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """Deterministic image pairs: half same-group, half different-group.

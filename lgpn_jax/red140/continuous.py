@@ -73,6 +73,12 @@ def gm_table(names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def from_gms(names: Sequence[str], method: str = 'minmax') -> Normaliser:
   """The normaliser fitted to the GMs ``names`` (the training GMs)."""
+  return from_table(*gm_table(names), method)
+
+
+def from_table(values, mask, method: str = 'minmax') -> Normaliser:
+  """The normaliser fitted to raw values [G, 9] where ``mask`` [G, 9] is 1
+  (one row per GM; e.g. the training GMs' rows of a permuted table)."""
   if method not in METHODS:
     raise ValueError(f'normalisation must be one of {METHODS}, got {method!r}')
   if method == 'released':
@@ -80,7 +86,8 @@ def from_gms(names: Sequence[str], method: str = 'minmax') -> Normaliser:
                       np.zeros(NUM, bool))
   log = np.array([method == 'minmax_log1p' and c in LOG_COLUMNS
                   for c in schema.CONTINUOUS_COLUMNS])
-  values, mask = gm_table(names)
+  values = np.asarray(values, np.float64)
+  mask = np.asarray(mask)
   values = np.where(log, np.log1p(np.maximum(values, 0.0)), values)
   if not mask.any(0).all():
     missing = [c for c, m in zip(schema.CONTINUOUS_COLUMNS, mask.any(0)) if not m]

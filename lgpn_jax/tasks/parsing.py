@@ -1,11 +1,16 @@
 """Model parsing (LGPN): predict a GM's 55 hyperparameter nodes from an image.
 
 Trains on the GMs of the other test sets (plus the GMs in no set and real
-images, ``input_pipeline.pipeline.train_iterator``) and evaluates on the
-fold's unseen GMs (``lgpn_jax/evaluation/parsing``).
+images) and evaluates on the fold's unseen GMs (``lgpn_jax/evaluation/
+parsing``). Which GMs, images and labels a fold uses is its
+``red140.selection.Selection`` (the paper's fold unless the config's
+``selection`` / ``labels`` sections say otherwise); the training stream is
+``tasks/streams.py``.
 """
 
 from __future__ import annotations
+
+import collections
 
 from input_pipeline import splits
 from lgpn_jax import rundir
@@ -16,7 +21,8 @@ from lgpn_jax.evaluation.parsing import passes, report
 from lgpn_jax.evaluation.parsing.settings import settings
 from lgpn_jax.losses import parsing as losses
 from lgpn_jax.models.build import build_model
-from lgpn_jax.tasks import base
+from lgpn_jax.red140 import schema, selection
+from lgpn_jax.tasks import base, streams
 
 BATCH_KEYS = ('image', 'label', 'is_generated')
 
@@ -44,11 +50,29 @@ class ModelParsing(base.Task):
   def skip_term(self, skip_all_real_batches):
     return 'node' if skip_all_real_batches else None
 
+  def check(self):
+    selection.from_config(self.config)   # the fold's GMs and tables exist.
+    streams.check_labels(self.config)
+
+  def adjacency(self):
+    """The graph of the labels the fold's training GMs carry (tau)."""
+    return selection.from_config(self.config).adjacency(
+        self.config.graph.tau)
+
   def num_train_examples(self, builder):
-    c = self.config
-    names = splits.fold_split_names(c.fold, c.data.protocol)[0]
-    return sum(builder.info.splits[s].num_examples for s in names
-               if s in builder.info.splits)
+    """The fold's training images: real images plus the generated images of
+    its training GMs, less the held-out share. For a selection of GMs inside
+    the build's splits (RED116, groups) a split's images are counted as
+    spread evenly over its GMs (the build records counts per split only)."""
+    sel = selection.from_config(self.config)
+    have = builder.info.splits
+    per_split = collections.Counter(splits.split_of(g.name)
+                                    for g in schema.gms())
+    chosen = collections.Counter(splits.split_of(n) for n in sel.train)
+    generated = sum(have[s].num_examples * k / per_split[s]
+                    for s, k in chosen.items() if s in have)
+    real = have[splits.REAL].num_examples if splits.REAL in have else 0
+    return real + round(generated * (1 - sel.holdout_percent / 100))
 
   def selection_loss(self, variables, builder):
     c = self.config
@@ -57,14 +81,8 @@ class ModelParsing(base.Task):
     return passes.heldout_node_loss(c, state, builder)
 
   def train_batches(self, builder, seed):
-    from input_pipeline import pipeline  # TensorFlow is imported here only.
-    c, t = self.config, self.config.train
-    it = pipeline.train_iterator(
-        builder, c.fold, c.data.protocol, batch_size=t.batch_size,
-        image_size=c.data.image_size, real_fraction=t.real_fraction,
-        seed=seed, deterministic=t.deterministic_data)
-    for batch in it:
-      yield base.select(batch, self.batch_keys)
+    return streams.parsing_batches(self.config, builder, seed,
+                                   self.batch_keys)
 
   def evaluate(self, workdir, fold, *, builder=None, num_images=None,
                notes=None):

@@ -99,9 +99,9 @@ def test_end_to_end_fold_evaluation_writes_json_and_plots(tiny_fold,
     assert key in report['baseline_majority']['summary']
   assert len(report['per_node']) == 55 and len(report['per_gm']) == len(test_gms)
   assert len(report['per_hyperparameter']) == 25
-  for name in ('seen', 'unseen'):
-    ca = report['coordinated_attack'][name]
-    assert ca['num_pairs'] == 200 and 0 <= ca['auc'] <= 1
+  ca = report['coordinated_attack']
+  assert ca['unseen']['num_pairs'] == 200 and 0 <= ca['unseen']['auc'] <= 1
+  assert 'seen' not in ca     # no held-out images in a default fold.
   # Regression fitted on every generated training image reporting the column.
   train = folds.get_fold(1).train
   n_filters = sum(schema.get_gm(g).raw['filters'] != 999999 for g in train)
@@ -142,7 +142,7 @@ def test_eval_cli_all_folds_multi_image_reuses_the_regression(
   """eval.py --all_folds --num_images=3 on the same fold (model loading is
   replaced by the fixture's restored state, to skip a second restore)."""
   config, state, workdir, _, single = tiny_fold
-  monkeypatch.setattr(evaluate, 'load_fold_model', lambda cfg, d: state)
+  monkeypatch.setattr(evaluate, 'load_fold_model', lambda cfg, d, *a: state)
   config.eval.plots = False
   try:
     paths = run.evaluate(config, workdir, all_folds=True, num_images=3,
@@ -156,12 +156,12 @@ def test_eval_cli_all_folds_multi_image_reuses_the_regression(
   assert report['regression']['refitted'] is False
   assert report['regression']['fitted_at_step'] == 7
   assert report['regression']['seen_outputs'] == 'cached'   # no second pass.
-  assert report['coordinated_attack']['seen'] == pytest.approx(
-      single['coordinated_attack']['seen'])
+  assert report['coordinated_attack']['unseen'] == pytest.approx(
+      single['coordinated_attack']['unseen'])
   assert report['images_per_prediction'] == 3
   assert report['num_predictions'] == len(single['test_gms'])
   assert report['num_images_used'] == single['num_generated_images']
-  assert 'loss F1 / Acc' in capsys.readouterr().out
+  assert 'loss F1' in capsys.readouterr().out
   agg, _ = aggregate.aggregate(workdir)      # the single-image JSON.
   assert agg['folds'] == [1]
   assert agg['table']['loss_f1'] == pytest.approx(dict(

@@ -11,7 +11,7 @@ from configs import default
 from lgpn_jax import files, rundir
 from lgpn_jax.evaluation import inference
 from lgpn_jax.evaluation.parsing import aggregate, report as report_lib
-from lgpn_jax.red140 import continuous, folds, schema
+from lgpn_jax.red140 import continuous, folds, schema, selection
 
 EV = dict(default.get_config().eval.to_dict(), batch_size=8)
 
@@ -33,13 +33,16 @@ def perfect_outputs(norm, l1_offset=0.1):
                      regressed=norm.normalise(values) + l1_offset)
 
 
-def seen_outputs(num=6, per_gm=4):
-  """Training images whose probabilities are their GM's label (+ noise)."""
+def heldout_outputs(num=6, per_gm=4):
+  """Held-out training images whose probabilities are their GM's label (+
+  noise), regressed values a constant per GM; buckets alternate between the
+  validation (< 10) and seen (>= 10) halves of a 20 % holdout."""
   rng = np.random.default_rng(0)
   train = [schema.gm_index()[n] for n in folds.get_fold(1).train[:num]]
   gms = np.repeat(train, per_gm)
   p = schema.label_table()[gms] * 0.8 + 0.1 + rng.uniform(-0.05, 0.05, (len(gms), 55))
-  return dict(probabilities=p, gm_index=gms)
+  return dict(probabilities=p, gm_index=gms, regressed=np.tile(
+      gms[:, None] / 140.0, (1, 9)), bucket=np.arange(len(gms)) % 2 * 10 + 5)
 
 
 def test_report_values_by_hand():
@@ -50,8 +53,9 @@ def test_report_values_by_hand():
   j = next(i for i in range(10) if len(set(labels[:, i])) == 1)
   const = labels[0, j]
   out['probabilities'][0, j] = 1 - const
-  report, plot_data = report_lib.build_report(out, seen_outputs(), fold=1,
-                                            protocol='paper', norm=norm, ev=EV)
+  report, plot_data = report_lib.build_report(
+      out, heldout_outputs(), fold=1, protocol='paper', norm=norm, ev=EV,
+      selection=selection.get(1, holdout_percent=20))
   s = report['summary']
   # Flipped node: the truth class has F1 2*4/(2*4+1) = 8/9, the other 0 -> 4/9.
   assert report['per_node'][j]['f1'] == pytest.approx(4 / 9)
@@ -66,6 +70,9 @@ def test_report_values_by_hand():
   for col in schema.CONTINUOUS_COLUMNS:
     if report['continuous_l1']['num_reported'][col]:
       assert per[col] == pytest.approx(0.1)
+  # Regressed = truth + 0.1: slope 1, correlation 1 where the truth varies.
+  assert report['continuous_fit']['slope']['mean'] == pytest.approx(1.0)
+  assert report['continuous_fit']['correlation']['mean'] == pytest.approx(1.0)
   assert report['num_generated_images'] == 5 and report['num_predictions'] == 5
   assert report['test_gms'] == sorted(names)
   # Per-GM: the flip is in the first GM's 3 images.
@@ -74,11 +81,15 @@ def test_report_values_by_hand():
   assert gm0['loss_accuracy'] == pytest.approx((9 + 2 / 3) / 10)
   assert gm0['exact_match_rate'] == pytest.approx(2 / 3)
   assert report['per_gm'][1]['exact_match_rate'] == 1
-  # Seen training GMs are separable by their labels: perfect attack metrics.
+  # Held-out images of training GMs are separable by their labels: perfect
+  # attack metrics, at the threshold of the validation half.
   ca = report['coordinated_attack']
   assert ca['seen']['auc'] == pytest.approx(1.0)
+  assert ca['seen']['accuracy'] == pytest.approx(1.0)
+  assert ca['seen']['threshold'] == ca['validation']['threshold']
   assert ca['seen']['num_pairs'] == EV['num_pairs']
-  assert set(plot_data['curves']) == {'seen', 'unseen'}
+  assert set(plot_data['curves']) == {'seen', 'unseen', 'mixed'}
+  assert report['selection']['holdout_percent'] == 20
 
 
 def test_majority_baseline_by_hand():
@@ -155,12 +166,30 @@ def test_aggregate_mean_std_over_folds(tmp_path, fake_report):
   assert agg['table']['continuous_l1'] == pytest.approx(
       dict(mean=0.12, std=0.02, n=2))
   assert agg['coordinated_attack']['unseen']['auc']['mean'] == pytest.approx(0.9)
-  assert 'loss F1 / Acc' in agg['table_text']
+  assert 'loss F1' in agg['table_text'] and '3 of 4 folds' in agg['table_text']
   assert '80.0 +- 8.2' in agg['table_text']
   with open(path) as f:
     assert json.load(f)['folds'] == [1, 2, 4]
+  stem = path[:-len('.json')]
+  with open(stem + '.md') as f:
+    assert '3 of 4 folds' in f.read()
+  with open(stem + '.csv') as f:
+    assert f.readline().startswith('row,loss F1 (%)')
+  with open(stem + '.tex') as f:
+    assert r'$\pm$' in f.read()
   with pytest.raises(FileNotFoundError, match='evaluate the folds'):
     aggregate.aggregate(str(tmp_path / 'empty'))
+
+
+def test_aggregate_per_hyperparameter_l1_over_folds(fake_report):
+  reports = {k: dict(fake_report(0.8, 0.1), continuous_l1=dict(
+      per_hyperparameter=dict(layers=v, params=None))) for k, v in
+      ((1, 0.1), (3, 0.3))}
+  agg = aggregate.aggregate_reports(reports)
+  assert agg['per_hyperparameter_l1']['layers'] == pytest.approx(
+      dict(mean=0.2, std=0.1, n=2))
+  assert agg['per_hyperparameter_l1']['params']['n'] == 0
+  assert agg['per_hyperparameter_l1']['filters']['n'] == 0
 
 
 def test_collect_keeps_only_masks_of_first_rows():

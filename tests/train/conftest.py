@@ -1,5 +1,5 @@
-"""Fixtures of the training tests: the shared batch / optimizer overrides and
-the held-out accuracy probe of a trained fold."""
+"""Fixtures of the training tests: the held-out accuracy probe of a trained
+fold (the shared batch / optimizer overrides are in tests/conftest.py)."""
 
 import jax
 import jax.numpy as jnp
@@ -10,19 +10,6 @@ from lgpn_jax import checkpoint, rundir
 from lgpn_jax.models.build import build_model
 from lgpn_jax.models.lgpn import positive_probability
 from lgpn_jax.red140 import folds, schema
-
-# Batch and optimizer of the learning test. test_trainer_e2e.py trains with
-# the same ones, so the trainer's program cache compiles the step (and the
-# state init) once for both modules.
-TRAIN = dict(batch_size=32, learning_rate=2e-3, lr_decay_steps=100,
-             warmup_steps=20)
-
-
-@pytest.fixture(scope='session')
-def train_overrides():
-  """config.train overrides shared by the training tests (a fresh copy)."""
-  return dict(TRAIN)
-
 
 GROUPS = {'upsampling': [51, 52], 'normalization': [37, 38, 39, 40]}
 

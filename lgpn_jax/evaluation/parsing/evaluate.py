@@ -3,11 +3,13 @@
   1. loads ``<workdir>/fold{k}/`` (checkpoint, ``adjacency.npy``,
      ``config.json``; ``evaluation/fold_model.py``);
   2. runs the model over the fold's TRAINING split once: fits the regression
-     stage (``regression.npz``) and keeps the node probabilities of generated
-     images for the "seen" coordinated attacks (``seen_outputs.npz``). Both
-     are reused when they exist and were made from the same checkpoint step
-     (``fit_for_fold``, which training runs first, writes them), so the
-     training split is read once per checkpoint;
+     stage (``regression.npz``) and caches the node probabilities of
+     generated images and the outputs of the fold's held-out images (the
+     "seen" GMs of the coordinated attacks, ``parsing/attack.py``; never
+     fitted on) in ``seen_outputs.npz``. Both are reused when they exist and
+     were made from the same checkpoint step (``fit_for_fold``, which
+     training runs first, writes them), so the training split is read once
+     per checkpoint;
   3. runs it over the fold's TEST split (the unseen GMs), scores generated
      images only (real images and padding never count);
   4. writes ``<workdir>/fold{k}/eval_fold{k}.json`` (``eval_fold{k}_images{n}
@@ -32,19 +34,22 @@ import numpy as np
 from lgpn_jax import data, files, rundir
 from lgpn_jax.evaluation import inference, plots
 from lgpn_jax.evaluation.fold_model import FoldModel, load_fold_model
-from lgpn_jax.evaluation.parsing import passes, regression, report
+from lgpn_jax.evaluation.parsing import attack, passes, regression, report
 from lgpn_jax.evaluation.parsing.settings import settings
 from lgpn_jax.models.build import build_model
-from lgpn_jax.red140 import continuous, folds, schema
+from lgpn_jax.red140 import folds, schema
 
 
 def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = None,
                   builder=None, model_state: FoldModel | None = None,
-                  notes=None, build=build_model) -> str:
+                  notes=None, build=build_model, tag: str = '') -> str:
   """Evaluates ``<workdir>/fold{fold}`` on its unseen test GMs; returns the
   JSON path (see the module doc). ``builder``/``model_state`` default to
   ``data.builder(config)`` / ``load_fold_model(config, fold dir, build)``
-  (``build``: the task's model builder)."""
+  (``build``: the task's model builder). ``tag`` names a further
+  evaluation of the fold (e.g. of another test group,
+  ``config.selection.test_group``): ``eval_fold{k}[_images{n}]_{tag}.json``,
+  without plots (their names would collide)."""
   folds.check_fold(fold, config.data.protocol)
   ev = settings(config)
   if num_images is not None:
@@ -57,12 +62,13 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
   if state.fold != fold:
     raise ValueError(f'model state is fold {state.fold}, asked for fold {fold}')
   builder = builder if builder is not None else data.builder(config)
+  sel = passes.fold_selection(config, state)
   reg_path = rundir.regression_path(fdir)
   fit = ev['refit_regression'] or not os.path.exists(reg_path)
   head_loaded = None
   if not fit:
     head_loaded = regression.RegressionHead.load(reg_path)
-    want = continuous.for_fold(fold, state.protocol, ev['normalisation'])
+    want = sel.normaliser(ev['normalisation'])
     if (head_loaded.normaliser is None or
         head_loaded.normaliser.to_dict() != want.to_dict()):
       logging.info('%s uses another normalisation: refitting', reg_path)
@@ -73,6 +79,8 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
       fit, head_loaded = True, None
   predictor = passes.test_predictor(config, state)
   seen = None if fit else passes.load_seen(fdir, state.step)
+  if seen is not None and not attack.cache_matches(seen, sel):
+    seen = None
   seen_source = 'cached' if seen is not None else 'computed'
   if seen is None:
     head, seen = _train_pass(config, state, builder, fdir, fit, predictor)
@@ -80,8 +88,9 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
     head = head_loaded
   test = passes.test_pass(config, state, builder, head, predictor=predictor)
   rep, plot_data = report.build_report(
-      test, seen, fold=fold, protocol=state.protocol, norm=head.normaliser,
-      ev=ev, step=state.step)
+      test, attack.heldout_outputs(seen, head), fold=fold,
+      protocol=state.protocol, norm=head.normaliser, ev=ev, step=state.step,
+      selection=sel)
   rep['regression'] = dict(
       path=os.path.basename(reg_path), refitted=bool(fit), l2=head.l2,
       fitted_at_step=head.step, seen_outputs=seen_source,
@@ -93,9 +102,9 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
     logging.warning('fold %d: %s', fold, rep['model_selection']['warning'])
   rep.update(notes or {})
   rep['seconds'] = round(time.time() - start, 2)
-  path = rundir.eval_path(workdir, fold, ev['num_images'])
+  path = rundir.eval_path(workdir, fold, ev['num_images'], tag)
   if jax.process_index() == 0:
-    if ev['plots']:
+    if ev['plots'] and not tag:
       rep['plots'] = _plots(fdir, ev, state, test, plot_data)
     files.write_json(rep, path)
     logging.info('fold %d: %s', fold, report.format_summary(rep))
@@ -105,9 +114,20 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
 def _train_pass(config, state: FoldModel, builder, fdir: str, fit: bool,
                 predictor: inference.Predictor | None = None):
   """The training-split pass; saves its results (process 0) for reuse by
-  the same checkpoint step. -> (regression head or None, seen outputs)."""
+  the same checkpoint step. -> (regression head or None, seen outputs).
+  Held-out images (coordinated-attack folds) are routed out of the fit."""
+  sel = passes.fold_selection(config, state)
+  collector = None
+  if sel.holdout_percent:
+    predictor = predictor or inference.Predictor(state.model, state.variables,
+                                                 state.adjacency)
+    collector = attack.HeldOutCollector(sel, predictor,
+                                        int(settings(config)['batch_size']))
   head, seen = passes.train_pass(config, state, builder, fit=fit,
-                                 predictor=predictor)
+                                 predictor=predictor,
+                                 wrap=collector.wrap if collector else None)
+  if collector:
+    seen.update(collector.outputs())
   if fit:
     head.step = state.step
   if jax.process_index() == 0:

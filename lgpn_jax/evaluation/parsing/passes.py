@@ -1,10 +1,12 @@
 """Passes of a trained fold over its data splits (model parsing).
 
 ``train_pass``: the fold's TRAINING split once: the regression stage's
-sufficient statistics and the node probabilities of generated images (the
-"seen" coordinated attacks, cached in ``seen_outputs.npz`` per checkpoint
-step). ``test_pass``: the fold's TEST split (the unseen GMs), generated images
-only (real images and padding never count).
+sufficient statistics and the node probabilities of generated images (cached
+in ``seen_outputs.npz`` per checkpoint step, with the outputs of the
+held-out images of the coordinated-attack protocol when the fold has them).
+``test_pass``: the fold's TEST split (the unseen GMs), generated images
+only (real images and padding never count). Which GMs and images a split
+holds, and their labels, is the fold's ``red140.selection.Selection``.
 """
 
 from __future__ import annotations
@@ -19,23 +21,44 @@ from lgpn_jax.evaluation import inference
 from lgpn_jax.evaluation.fold_model import FoldModel
 from lgpn_jax.evaluation.parsing import regression
 from lgpn_jax.evaluation.parsing.settings import settings
-from lgpn_jax.red140 import continuous
+from lgpn_jax.red140 import selection
 
 
-def _iterator(config, state: FoldModel, builder, split: str, ev: dict):
-  from input_pipeline import pipeline  # TensorFlow: only when data is read.
-  return pipeline.eval_iterator(
-      builder, state.fold, state.protocol, batch_size=int(ev['batch_size']),
-      split=split, image_size=int(config.data.image_size),
-      process_index=0, process_count=1)
+def fold_selection(config, state: FoldModel) -> selection.Selection:
+  """The GMs, held-out images and labels the fold was trained with."""
+  return selection.from_config(config, state.fold, state.protocol)
+
+
+def eval_batches(config, state: FoldModel, builder, split: str, ev: dict):
+  """Padded eval batches of the fold's 'train' or 'test' GMs: the build's
+  splits when the fold is one (``Selection.uses_splits``), else every image
+  of the selected GMs (input_pipeline.task_data); labels from the
+  selection's table when it relabels."""
+  sel = fold_selection(config, state)
+  kw = dict(batch_size=int(ev['batch_size']),
+            image_size=int(config.data.image_size))
+  if sel.uses_splits:
+    from input_pipeline import pipeline  # TensorFlow: only when data is read.
+    batches = pipeline.eval_iterator(builder, state.fold, state.protocol,
+                                     split=split, process_index=0,
+                                     process_count=1, **kw)
+  else:
+    from input_pipeline import task_data
+    names = sel.train if split == 'train' else sel.test
+    batches = task_data.eval_batches(
+        builder, sel.source_table(names, real=False),
+        np.zeros(selection.NUM_SOURCES, bool), **kw)
+  return map(sel.remap, batches) if sel.relabels() else batches
 
 
 def save_seen(fold_dir_path: str, seen: Mapping, step: int | None) -> str:
-  """Caches the training-split probabilities (float32) for the seen attacks."""
-  return files.save_npz(
-      rundir.seen_path(fold_dir_path),
-      probabilities=seen['probabilities'].astype(np.float32),
-      gm_index=seen['gm_index'], step=np.array(-1 if step is None else step))
+  """Caches the training-split outputs (float32) for reuse by the same
+  checkpoint step: probabilities, gm_index and any other arrays of ``seen``
+  (the held-out images' outputs, parsing/attack.py)."""
+  arrays = {k: (np.asarray(v, np.float32) if np.asarray(v).dtype.kind == 'f'
+                else np.asarray(v)) for k, v in seen.items()}
+  return files.save_npz(rundir.seen_path(fold_dir_path),
+                        step=np.array(-1 if step is None else step), **arrays)
 
 
 def load_seen(fold_dir_path: str, step: int | None) -> dict | None:
@@ -46,26 +69,27 @@ def load_seen(fold_dir_path: str, step: int | None) -> dict | None:
   with np.load(path) as z:
     if int(z['step']) != step:
       return None
-    return dict(probabilities=z['probabilities'].astype(np.float32),
-                gm_index=z['gm_index'])
+    return {k: z[k] for k in z.files if k != 'step'}
 
 
 def train_pass(config, state: FoldModel, builder, *, fit: bool = True,
-               predictor: inference.Predictor | None = None):
+               predictor: inference.Predictor | None = None, wrap=None):
   """One pass over the fold's training split.
 
   Returns (regression head or None, seen) where seen holds probabilities
   [N, 55] and gm_index [N] of the generated training images. With ``fit``,
-  the regression stage is fitted on the same images.
+  the regression stage is fitted on the same images. ``wrap``: applied to
+  the batch stream first (parsing/attack.py routes held-out images out).
   """
   ev = settings(config)
   predictor = predictor or inference.Predictor(state.model, state.variables,
                                                state.adjacency)
-  norm = continuous.for_fold(state.fold, state.protocol, ev['normalisation'])
+  norm = fold_selection(config, state).normaliser(ev['normalisation'])
   acc = None
   probs, gms = [], []
+  batches = eval_batches(config, state, builder, 'train', ev)
   for chunk in inference.iterate(predictor,
-                                 _iterator(config, state, builder, 'train', ev)):
+                                 wrap(batches) if wrap else batches):
     gen = chunk['is_generated'] > 0
     if not gen.any():
       continue
@@ -105,7 +129,7 @@ def test_pass(config, state: FoldModel, builder, head, *,
 
   def chunks():
     for chunk in inference.iterate(
-        predictor, _iterator(config, state, builder, 'test', ev)):
+        predictor, eval_batches(config, state, builder, 'test', ev)):
       gen = chunk['is_generated'] > 0
       out = {k: (tuple(m[gen] for m in v) if isinstance(v, tuple)
                  else v[gen]) for k, v in chunk.items()}
@@ -147,7 +171,7 @@ def heldout_node_loss(config, state: FoldModel, builder) -> float:
                                   state.adjacency)
   total, count = 0.0, 0
   for chunk in inference.iterate(
-      predictor, _iterator(config, state, builder, 'test', ev)):
+      predictor, eval_batches(config, state, builder, 'test', ev)):
     gen = chunk['is_generated'] > 0
     p = np.clip(chunk['probabilities'][gen].astype(np.float64), 1e-12,
                 1 - 1e-12)

@@ -1,9 +1,11 @@
 """The model-parsing evaluation report, from collected predictions (pure numpy).
 
-``build_report(test, seen, ...)`` scores fixed predictions: node F1 and
+``build_report(test, heldout, ...)`` scores fixed predictions: node F1 and
 accuracy per group, continuous L1, per-node / per-hyperparameter / per-GM
 tables, the majority-label baseline on the same rows and the coordinated
-attacks; testable without a model.
+attacks (``parsing/attack.py``); testable without a model. The fold's GMs and
+label table come from its ``red140.selection.Selection`` (the paper's fold
+by default).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from typing import Mapping
 import numpy as np
 
 from lgpn_jax.evaluation import metrics
+from lgpn_jax.evaluation.parsing import attack, fenpn
 from lgpn_jax.evaluation.parsing.settings import DEFINITIONS, PER_GM_NOTE
-from lgpn_jax.red140 import continuous, folds, schema
+from lgpn_jax.red140 import continuous, schema
+from lgpn_jax.red140 import selection as selection_lib
 
 
 def group_images(gm_index, num_images: int) -> list[np.ndarray]:
@@ -45,17 +49,26 @@ def average_groups(outputs: Mapping[str, np.ndarray], groups) -> dict:
   return out
 
 
-def majority_prediction(train_gms) -> tuple[np.ndarray, np.ndarray]:
+def majority_prediction(train_gms, labels=None
+                        ) -> tuple[np.ndarray, np.ndarray]:
   """(node values [55] in {0,1}, per-column median normalised value is left
-  to the caller): each node's most frequent value over the training GMs."""
-  table = schema.label_table()[[schema.gm_index()[g] for g in train_gms]]
+  to the caller): each node's most frequent value over the training GMs
+  (``labels``: the [140, 55] table they carry, default the true one)."""
+  labels = schema.label_table() if labels is None else labels
+  table = labels[[schema.gm_index()[g] for g in train_gms]]
   ones = table.sum(0)
   return (ones > len(table) - ones).astype(np.float64), table
 
 
-def majority_continuous(train_gms, norm: continuous.Normaliser) -> np.ndarray:
-  """[9] median normalised value of the training GMs (reported ones only)."""
-  values, mask = continuous.gm_table(train_gms)
+def majority_continuous(train_gms, norm: continuous.Normaliser,
+                        table=None) -> np.ndarray:
+  """[9] median normalised value of the training GMs (reported ones only);
+  ``table``: the (values [140, 9], mask [140, 9]) they carry."""
+  if table is None:
+    values, mask = continuous.gm_table(train_gms)
+  else:
+    rows = [schema.gm_index()[g] for g in train_gms]
+    values, mask = table[0][rows], table[1][rows]
   v = norm.normalise(values)
   return np.array([np.median(v[mask[:, j] > 0, j]) if (mask[:, j] > 0).any()
                    else np.nan for j in range(v.shape[1])])
@@ -121,17 +134,18 @@ def _per_hyperparameter(s: dict, probabilities, labels) -> list[dict]:
   return rows
 
 
-def label_twins(test_gm: str, train_gms) -> list[str]:
-  table = schema.label_table()
+def label_twins(test_gm: str, train_gms, table=None) -> list[str]:
+  table = schema.label_table() if table is None else table
   me = table[schema.gm_index()[test_gm]]
   return [g for g in train_gms
           if np.array_equal(table[schema.gm_index()[g]], me)]
 
 
-def _per_gm(outputs: Mapping, train_gms, absent_class: str) -> list[dict]:
+def _per_gm(outputs: Mapping, train_gms, absent_class: str,
+            labels: np.ndarray) -> list[dict]:
   rows = []
   gms = schema.gms()
-  nearest = schema.label_table()[[schema.gm_index()[g] for g in train_gms]]
+  nearest = labels[[schema.gm_index()[g] for g in train_gms]]
   for g in list(dict.fromkeys(outputs['gm_index'].tolist())):
     sel = outputs['gm_index'] == g
     s = score(outputs['probabilities'][sel], outputs['label'][sel],
@@ -141,7 +155,7 @@ def _per_gm(outputs: Mapping, train_gms, absent_class: str) -> list[dict]:
     pred = schema.node_decision(outputs['probabilities'][sel])
     exact = np.all(pred == (outputs['label'][sel] >= 0.5), axis=1)
     name = gms[g].name
-    dist = np.abs(nearest - schema.label_table()[g]).sum(1)
+    dist = np.abs(nearest - labels[g]).sum(1)
     rows.append(dict(
         gm=name, num_images=int(sel.sum()),
         loss_accuracy=grp['loss']['accuracy'],
@@ -151,30 +165,9 @@ def _per_gm(outputs: Mapping, train_gms, absent_class: str) -> list[dict]:
         l1_per_hyperparameter=dict(zip(schema.CONTINUOUS_COLUMNS,
                                        s['l1_per'].tolist())),
         exact_match_rate=float(exact.mean()),
-        label_twins_in_training=label_twins(name, train_gms),
+        label_twins_in_training=label_twins(name, train_gms, labels),
         nearest_training_label_distance=int(dist.min())))
   return rows
-
-
-def attack(seen: Mapping | None, unseen: Mapping, num_pairs: int, seed: int,
-           far: float) -> tuple[dict, dict]:
-  """(coordinated-attack metrics, ROC curves) for the seen / unseen sets."""
-  sets, curves = {}, {}
-  for name, data in (('seen', seen), ('unseen', unseen)):
-    if data is None:
-      continue
-    a, b, same = metrics.sample_pairs(data['gm_index'], num_pairs, seed)
-    d = metrics.descriptors(data['probabilities'])
-    sim = metrics.cosine_similarity(d[a], d[b])
-    sets[name] = (sim, same)
-    if same.any() and (~same).any():
-      fpr, tpr, _ = metrics.roc_curve(sim, same)
-      curves[name] = (fpr, tpr)
-  out = metrics.attack_metrics(sets, calibrate_on='seen', far=far)
-  out.update(descriptor='2*P(node=1)-1 over the 55 nodes', similarity='cosine',
-             calibrated_on='seen' if 'seen' in sets else 'each set itself',
-             pair_seed=seed, requested_pairs=num_pairs)
-  return out, curves
 
 
 POOLED_GRAPHS = (
@@ -213,16 +206,21 @@ def pooled_graph_differences(gm_masks) -> dict | None:
               definition=POOLED_GRAPHS)
 
 
-def build_report(test: Mapping, seen: Mapping | None, *, fold: int,
+def build_report(test: Mapping, heldout: Mapping | None, *, fold: int,
                  protocol: str, norm: continuous.Normaliser, ev: Mapping,
-                 step: int | None = None) -> tuple[dict, dict]:
+                 step: int | None = None,
+                 selection: selection_lib.Selection | None = None
+                 ) -> tuple[dict, dict]:
   """The evaluation JSON (a dict) and plot data, from collected outputs.
 
   ``test``: probabilities [N, 55], regressed [N, 9] (normalised), label,
   gm_index, continuous (raw), continuous_mask, generated images only.
-  ``seen``: probabilities and gm_index of generated training images, or None.
+  ``heldout``: the same (probabilities, regressed, gm_index) plus bucket for
+  the held-out images of the training GMs (``attack.heldout_outputs``), or
+  None. ``selection``: the fold's GMs and labels (default: the paper's fold).
   """
-  fold_info = folds.get_fold(fold, protocol)
+  fold_info = selection or selection_lib.get(fold, protocol)
+  labels = fold_info.labels()
   absent = ev['f1_absent_class']
   k = int(ev['num_images'])
   single = dict(test)
@@ -235,8 +233,9 @@ def build_report(test: Mapping, seen: Mapping | None, *, fold: int,
             scored['targets'], scored['continuous_mask'], absent)
 
   # Majority baseline on the same rows.
-  base_nodes, _ = majority_prediction(fold_info.train)
-  base_cont = majority_continuous(fold_info.train, norm)
+  base_nodes, _ = majority_prediction(fold_info.train, labels)
+  base_cont = majority_continuous(fold_info.train, norm,
+                                  fold_info.continuous())
   n = len(scored['label'])
   base = score(np.tile(base_nodes, (n, 1)), scored['label'],
                np.tile(np.nan_to_num(base_cont), (n, 1)), scored['targets'],
@@ -258,8 +257,10 @@ def build_report(test: Mapping, seen: Mapping | None, *, fold: int,
   for row, b in zip(per_h, base_h):
     row['baseline'] = {k2: b[k2] for k2 in ('f1', 'accuracy', 'choice_accuracy',
                                             'l1') if k2 in b}
-  attack_out, curves = attack(seen, single, int(ev['num_pairs']),
-                              int(ev['pair_seed']), float(ev['far']))
+  attack_out, curves = attack.evaluate(
+      single, heldout, holdout_percent=fold_info.holdout_percent,
+      num_pairs=int(ev['num_pairs']), seed=int(ev['pair_seed']),
+      far=float(ev['far']))
   test_gms = sorted({schema.gms()[g].name for g in single['gm_index'].tolist()})
   report = dict(
       fold=fold, protocol=protocol, split='test', checkpoint_step=step,
@@ -273,6 +274,8 @@ def build_report(test: Mapping, seen: Mapping | None, *, fold: int,
       baseline_majority=dict(summary=_summary(base),
                              continuous_value=dict(zip(cols, base_cont.tolist())),
                              node_value=base_nodes.astype(int).tolist()),
+      continuous_fit=fenpn.continuous_fit(
+          scored['regressed'], scored['targets'], scored['continuous_mask']),
       continuous_l1=dict(
           per_hyperparameter=dict(zip(cols, s['l1_per'].tolist())),
           mean=s['l1_mean'],
@@ -281,10 +284,14 @@ def build_report(test: Mapping, seen: Mapping | None, *, fold: int,
           masked='filters=999999 ("not reported", diffusion models)'),
       per_node=per_node,
       per_hyperparameter=per_h,
-      per_gm=_per_gm(single, fold_info.train, absent),
+      per_gm=_per_gm(single, fold_info.train, absent, labels),
       per_gm_note=PER_GM_NOTE,
       coordinated_attack=attack_out,
       pooled_graphs=pooled_graph_differences(test.get('gm_masks')),
+      selection=dict(gms=fold_info.gms, train_gms=len(fold_info.train),
+                     test_gms=len(fold_info.test),
+                     holdout_percent=fold_info.holdout_percent,
+                     labels_permuted=fold_info.permutation is not None),
       definitions=DEFINITIONS,
       node_names=names)
   plot_data = dict(curves=curves, per_h=per_h)

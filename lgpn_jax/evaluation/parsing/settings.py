@@ -8,6 +8,7 @@ every evaluation JSON (computed in lgpn_jax/evaluation/metrics.py).
 from __future__ import annotations
 
 from lgpn_jax.evaluation import metrics
+from lgpn_jax.evaluation.parsing import attack, fenpn
 from lgpn_jax.red140 import continuous
 
 DEFINITIONS = dict(
@@ -35,15 +36,8 @@ DEFINITIONS = dict(
                        'value over the fold\'s training GMs (one vote per GM, '
                        'ties -> 0) and, for each continuous hyperparameter, '
                        'the median normalised value of the training GMs.'),
-    coordinated_attack=('Descriptor: 2 P(node=1) - 1 over the 55 nodes of one '
-                        'image; similarity: cosine. Pairs: half same-GM, half '
-                        'different-GM (metrics.sample_pairs, seeded). seen: '
-                        'generated images of the fold\'s training split; '
-                        'unseen: the test GMs. accuracy uses the threshold '
-                        'maximising accuracy on the seen pairs; '
-                        'oracle_accuracy the set\'s own best threshold; AUC; '
-                        'pd_at_far: largest detection rate with false-alarm '
-                        'rate <= far. Always single images.'),
+    coordinated_attack=attack.DEFINITION,
+    continuous_fit=fenpn.DEFINITION,
     num_images=('n > 1: each test GM\'s images, in stream order, are cut into '
                 'consecutive groups of n; node probabilities and regressed '
                 'values are averaged within a group and each group is scored '
