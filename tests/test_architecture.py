@@ -17,6 +17,7 @@ PACKAGES = ('lgpn_jax', 'input_pipeline')
 
 # unit -> the units it may import (docs/ARCHITECTURE.md has the same table).
 ALLOWED = {
+    'lgpn_jax': {'lgpn_jax.evaluation'},
     'lgpn_jax.red140': set(),
     'lgpn_jax.models': set(),
     'lgpn_jax.perf': set(),
@@ -130,7 +131,7 @@ def _cycle(graph) -> list[str] | None:
 
 
 def test_every_unit_has_a_rule():
-  units = {unit_of(m) for m in MODULES} - {'lgpn_jax'}
+  units = {unit_of(m) for m in MODULES}
   assert units == set(ALLOWED), units ^ set(ALLOWED)
 
 

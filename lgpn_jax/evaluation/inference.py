@@ -31,7 +31,8 @@ CONTINUOUS_NODES = schema.family_nodes('continuous')
 
 
 def parsing_outputs(mask_rows: int = 0) -> Callable:
-  """LGPN's outputs -> probabilities, continuous_features (and masks)."""
+  """LGPN's outputs -> probabilities, continuous_features, p_generated
+  (where the model has the real/generated head) and masks."""
 
   def outputs(out):
     res = dict(
@@ -39,6 +40,9 @@ def parsing_outputs(mask_rows: int = 0) -> Callable:
             out['node_logits'].astype(jnp.float32)),
         continuous_features=out['node_features'][:, CONTINUOUS_NODES]
         .astype(jnp.float32))
+    if 'real_fake_logits' in out:
+      res['p_generated'] = jax.nn.softmax(
+          out['real_fake_logits'].astype(jnp.float32), -1)[:, 1]
     if mask_rows > 0:
       res['masks'] = tuple(m[:mask_rows].astype(jnp.float32)
                            for m in out['masks'])
@@ -58,6 +62,8 @@ class Predictor:
   ``outputs`` maps the model's outputs to what comes back (default: model
   parsing's ``parsing_outputs(mask_rows)``):
     probabilities [B, 55]  P(node = 1), either classifier;
+    p_generated [B]  P(generated) from LGPN's real/generated head (class 1
+      of ``real_fake_logits``, as the artifact loss trains it);
     continuous_features [B, 27, D]  node features of the 27 continuous nodes
       (after the graph head, float32), the regression stage's input;
     masks  tuple of [K, n, n] learned edge masks per (un)pooled level of the
