@@ -10,6 +10,8 @@
       regression.npz        the fitted continuous regression stage
       seen_outputs.npz      node probabilities of the training split (cached)
       eval_fold<k>[_images<n>].json   model-parsing evaluation
+      test_predictions_fold<k>[_images<n>].npz   its per-image predictions
+      imported_weights.json the origin of weights convert.py imported
       eval_<task>.json      detection / attribution evaluation
       plots/                PNG figures of the evaluation
 
@@ -35,6 +37,7 @@ TENSORBOARD = 'tensorboard'
 REGRESSION_NPZ = 'regression.npz'
 SEEN_NPZ = 'seen_outputs.npz'
 PLOTS = 'plots'
+IMPORTED_JSON = 'imported_weights.json'
 
 
 def fold_dir(workdir: str, fold: int) -> str:
@@ -91,6 +94,16 @@ def eval_path(workdir: str, fold: int, num_images: int = 1) -> str:
   """Model parsing's per-fold evaluation JSON."""
   return os.path.join(fold_dir(workdir, fold),
                       f'eval_fold{fold}{_images_suffix(num_images)}.json')
+
+
+def predictions_path(workdir: str, fold: int, num_images: int = 1) -> str:
+  """Model parsing's per-image test predictions (next to its eval JSON)."""
+  return os.path.join(fold_dir(workdir, fold), f'test_predictions_fold{fold}'
+                      f'{_images_suffix(num_images)}.npz')
+
+
+def imported_weights_path(fold_dir_path: str) -> str:
+  return os.path.join(fold_dir_path, IMPORTED_JSON)
 
 
 def task_eval_path(workdir: str, fold: int, task: str) -> str:
