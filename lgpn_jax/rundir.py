@@ -12,6 +12,7 @@
       eval_fold<k>[_images<n>].json   model-parsing evaluation
       test_predictions_fold<k>[_images<n>].npz   its per-image predictions
       imported_weights.json the origin of weights convert.py imported
+      inference.jax_export  the inference function as StableHLO (export.py)
       eval_<task>.json      detection / attribution evaluation
       plots/                PNG figures of the evaluation
 
@@ -38,6 +39,7 @@ REGRESSION_NPZ = 'regression.npz'
 SEEN_NPZ = 'seen_outputs.npz'
 PLOTS = 'plots'
 IMPORTED_JSON = 'imported_weights.json'
+EXPORT = 'inference.jax_export'
 
 
 def fold_dir(workdir: str, fold: int) -> str:
@@ -104,6 +106,10 @@ def predictions_path(workdir: str, fold: int, num_images: int = 1) -> str:
 
 def imported_weights_path(fold_dir_path: str) -> str:
   return os.path.join(fold_dir_path, IMPORTED_JSON)
+
+
+def export_path(fold_dir_path: str) -> str:
+  return os.path.join(fold_dir_path, EXPORT)
 
 
 def task_eval_path(workdir: str, fold: int, task: str) -> str:
