@@ -13,7 +13,8 @@ into an ``error: <message>`` on stderr with exit status 2 and no traceback
 (``--verbose`` shows the traceback instead), and keeps library logs quiet
 unless ``--verbose``. Flags live on a fresh ``FlagValues`` per call, so tests can
 call a command's ``main(argv)`` any number of times in one process.
-Imports nothing else of the project.
+It records the command line for the provenance of results
+(``lgpn_jax/provenance.py``, the only module of the project it imports).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Callable, Sequence
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
+
+from lgpn_jax import provenance
 
 HELP = ('--help', '-h', '--helpfull', '-?')
 
@@ -114,6 +117,7 @@ def run(argv: Sequence[str], doc: str,
     return 2
   verbose = fv['verbose'].value
   quiet(verbose)
+  provenance.record_command(argv)
   try:
     status = body(fv)
   except (KeyboardInterrupt, SystemExit):

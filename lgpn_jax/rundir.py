@@ -10,7 +10,7 @@
       regression.npz        the fitted continuous regression stage
       seen_outputs.npz      node probabilities of the training split (cached)
       eval_fold<k>[_images<n>].json   model-parsing evaluation
-      test_predictions_fold<k>[_images<n>].npz   its per-image predictions
+      test_predictions_fold<k>.npz   its per-image test predictions
       imported_weights.json the origin of weights convert.py imported
       inference.jax_export  the inference function as StableHLO (export.py)
       eval_<task>.json      detection / attribution evaluation
@@ -98,10 +98,10 @@ def eval_path(workdir: str, fold: int, num_images: int = 1) -> str:
                       f'eval_fold{fold}{_images_suffix(num_images)}.json')
 
 
-def predictions_path(workdir: str, fold: int, num_images: int = 1) -> str:
+def predictions_path(workdir: str, fold: int) -> str:
   """Model parsing's per-image test predictions (next to its eval JSON)."""
-  return os.path.join(fold_dir(workdir, fold), f'test_predictions_fold{fold}'
-                      f'{_images_suffix(num_images)}.npz')
+  return os.path.join(fold_dir(workdir, fold),
+                      f'test_predictions_fold{fold}.npz')
 
 
 def imported_weights_path(fold_dir_path: str) -> str:

@@ -14,7 +14,7 @@ import math
 import os
 from typing import Mapping
 
-from lgpn_jax import rundir
+from lgpn_jax import files, rundir
 
 
 class MetricWriter:
@@ -63,8 +63,7 @@ def _jsonable(v):
 
 def read_metrics(fold_dir: str) -> list[dict]:
   """Every row of a fold's metrics.jsonl."""
-  with open(rundir.metrics_path(fold_dir)) as f:
-    return [json.loads(line) for line in f if line.strip()]
+  return files.read_jsonl(rundir.metrics_path(fold_dir))
 
 
 def format_duration(seconds: float) -> str:

@@ -163,10 +163,14 @@ def test_aggregate_mean_std_over_folds(tmp_path, fake_report):
     aggregate.aggregate(str(tmp_path / 'empty'))
 
 
-def test_collect_keeps_only_masks_of_first_rows():
-  chunks = [dict(probabilities=np.zeros((3, 55)), masks=(np.ones((3, 2, 2)),)),
-            dict(probabilities=np.ones((2, 55)), masks=(np.zeros((2, 2, 2)),))]
-  out = inference.collect(chunks, max_masks=4)
-  assert out['probabilities'].shape == (5, 55)
-  assert out['masks'][0].shape == (4, 2, 2)
-  assert out['masks'][0][3].sum() == 0 and out['masks'][0][2].sum() == 4
+def test_collect_concatenates_rows_and_graph_levels():
+  chunks = [dict(probabilities=np.zeros((3, 55)), masks=(np.ones((2, 2, 2)),),
+                 graph_gm_index=np.array([4, 7])),
+            dict(probabilities=np.ones((2, 55)), masks=(np.zeros((0, 2, 2)),)),
+            dict(probabilities=np.ones((1, 55)), masks=(np.zeros((1, 2, 2)),),
+                 graph_gm_index=np.array([9]))]
+  out = inference.collect(chunks)
+  assert out['probabilities'].shape == (6, 55)
+  assert out['masks'][0].shape == (3, 2, 2)
+  assert out['masks'][0][:2].sum() == 8 and out['masks'][0][2].sum() == 0
+  np.testing.assert_array_equal(out['graph_gm_index'], [4, 7, 9])

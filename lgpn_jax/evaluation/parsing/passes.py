@@ -15,27 +15,34 @@ from typing import Mapping
 import numpy as np
 
 from lgpn_jax import files, rundir
-from lgpn_jax.evaluation import inference
+from lgpn_jax.evaluation import inference, progress
 from lgpn_jax.evaluation.fold_model import FoldModel
 from lgpn_jax.evaluation.parsing import regression
 from lgpn_jax.evaluation.parsing.settings import settings
 from lgpn_jax.red140 import continuous
 
 
+# Outputs of the graph rows only (not one row per image).
+PER_GRAPH = inference.GRAPH_KEYS + ('graph_gm_index',)
+
+
 def _iterator(config, state: FoldModel, builder, split: str, ev: dict):
   from input_pipeline import pipeline  # TensorFlow: only when data is read.
-  return pipeline.eval_iterator(
+  return progress.batches(pipeline.eval_iterator(
       builder, state.fold, state.protocol, batch_size=int(ev['batch_size']),
       split=split, image_size=int(config.data.image_size),
-      process_index=0, process_count=1)
+      process_index=0, process_count=1),
+      f'fold {state.fold}: {split} split')
 
 
 def save_seen(fold_dir_path: str, seen: Mapping, step: int | None) -> str:
-  """Caches the training-split probabilities (float32) for the seen attacks."""
+  """Caches the training-split probabilities (float32) for the seen attacks,
+  and the pass's ``seconds``."""
   return files.save_npz(
       rundir.seen_path(fold_dir_path),
       probabilities=seen['probabilities'].astype(np.float32),
-      gm_index=seen['gm_index'], step=np.array(-1 if step is None else step))
+      gm_index=seen['gm_index'], step=np.array(-1 if step is None else step),
+      seconds=np.array(seen.get('seconds', np.nan), np.float64))
 
 
 def load_seen(fold_dir_path: str, step: int | None) -> dict | None:
@@ -47,7 +54,8 @@ def load_seen(fold_dir_path: str, step: int | None) -> dict | None:
     if int(z['step']) != step:
       return None
     return dict(probabilities=z['probabilities'].astype(np.float32),
-                gm_index=z['gm_index'])
+                gm_index=z['gm_index'],
+                seconds=float(z['seconds']) if 'seconds' in z else None)
 
 
 def train_pass(config, state: FoldModel, builder, *, fit: bool = True,
@@ -93,7 +101,9 @@ def test_pass(config, state: FoldModel, builder, head, *,
   """Outputs over the fold's test split, generated images only.
 
   probabilities [N, 55], regressed [N, 9] (normalised), label, gm_index,
-  continuous, continuous_mask, and ``masks`` of the first few images.
+  continuous, continuous_mask, p_generated (models with the head), and the
+  learned graphs (``masks``, ``correlations``) of the first image of the
+  first few GMs (``graph_gm_index``).
   """
   ev = settings(config)
   predictor = predictor or inference.Predictor(
@@ -104,12 +114,11 @@ def test_pass(config, state: FoldModel, builder, head, *,
     for chunk in inference.iterate(
         predictor, _iterator(config, state, builder, 'test', ev)):
       gen = chunk['is_generated'] > 0
-      out = {k: (tuple(m[gen[:len(m)]] for m in v) if isinstance(v, tuple)
-                 else v[gen]) for k, v in chunk.items()}
+      out = {k: (v if k in PER_GRAPH else v[gen]) for k, v in chunk.items()}
       out['regressed'] = head.predict(out.pop('continuous_features'))
       yield out
 
-  out = inference.collect(chunks(), max_masks=int(ev['num_mask_images']))
+  out = inference.collect(chunks())
   if 'probabilities' not in out:
     raise ValueError(f'fold {state.fold}: the test split has no generated image')
   return out
