@@ -111,6 +111,10 @@ def run(argv: Sequence[str], doc: str,
   except Exception as e:  # noqa: BLE001 (flag, config file or value errors)
     print(f'error: {_message(e)} (--help lists the flags)', file=sys.stderr)
     return 2
+  problem = _config_problem(fv)
+  if problem:
+    print(f'error: {problem}', file=sys.stderr)
+    return 2
   if len(rest) > 1:
     print(f'error: unexpected arguments {rest[1:]} (--help lists the flags)',
           file=sys.stderr)
@@ -129,6 +133,22 @@ def run(argv: Sequence[str], doc: str,
       print(f'error: {_message(e)}', file=sys.stderr)
     return 2
   return 0 if status is None else int(status)
+
+
+def _config_problem(fv: flags.FlagValues) -> str | None:
+  """Why ``--config`` could not be loaded (ml_collections defers the error
+  to the first use of the config), or None."""
+  if 'config' not in fv or fv['config'].value is None:
+    return None
+  value = fv['config'].value
+  if type(value).__name__ != '_ErrorConfig':
+    return None
+  path = config_flags.get_config_filename(fv['config'])
+  if not os.path.exists(path.split(':', 1)[0]):
+    return f'config file {path} does not exist (run from the repository root)'
+  cause = object.__getattribute__(value, '_error')
+  lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+  return f'cannot load config file {path}: {lines[-1] if lines else cause}'
 
 
 def _message(e: BaseException) -> str:

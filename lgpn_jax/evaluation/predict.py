@@ -13,9 +13,10 @@ same report as text and can write it as JSON or CSV (``--out``).
 
 The fold decides the model and the input size: both come from the fold's
 saved ``config.json`` (the architecture and image size its checkpoint was
-trained with). A ``config`` given as well must agree on ``data.image_size``
-and every ``model`` field; a disagreement is an error that names each field
-with both values (folds without ``config.json`` use ``config``).
+trained with). A ``config`` given as well must agree on every ``model``
+field and on ``DEFINING`` (image size, data set, protocol, tau); a
+disagreement is an error that names each field with both values (folds
+without ``config.json`` use ``config``).
 
 Images are read exactly as training reads them: the file's bytes go through
 the data builder's check and conversion (``input_pipeline.image_files.load``:
@@ -41,7 +42,7 @@ from lgpn_jax import files, rundir
 from lgpn_jax.evaluation import inference, predict_report
 from lgpn_jax.evaluation.fold_model import FoldModel, load_fold_model
 from lgpn_jax.evaluation.parsing import regression
-from lgpn_jax.red140 import schema
+from lgpn_jax.red140 import folds, schema
 
 
 class ImageError(ValueError):
@@ -92,13 +93,23 @@ def read_image(path: str, image_size: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the fold
+# What makes a fold's predictions: its model, input size, data set, fold
+# protocol and graph threshold (the protocol also sets the training GMs
+# whose range clips the regressed values).
+DEFINING = ('data.image_size', 'data.dataset', 'data.protocol', 'graph.tau')
+
+
 def config_mismatches(saved, given) -> list[str]:
   """'config.<field>: the fold has A, the command line B' for each field of
-  ``data.image_size`` and ``model`` where the two configs differ."""
+  ``DEFINING`` and ``model`` where the two configs differ."""
   def norm(v):
     return tuple(norm(x) for x in v) if isinstance(v, (list, tuple)) else v
 
-  pairs = [('data.image_size', saved.data.image_size, given.data.image_size)]
+  def get(config, name):
+    section, field = name.split('.')
+    return config[section].get(field) if section in config else None
+
+  pairs = [(name, get(saved, name), get(given, name)) for name in DEFINING]
   for k in sorted(set(saved.model) | set(given.model)):
     pairs.append((f'model.{k}', saved.model.get(k), given.model.get(k)))
   return [f'config.{name}: the fold has {a!r}, the command line {b!r}'
@@ -153,6 +164,7 @@ def predict(workdir: str, images: str | Sequence[str], *,
   dict (see the module doc). ``fold`` None: the work directory's only fold.
   """
   fold = only_fold(workdir) if fold is None else int(fold)
+  folds.check_fold(fold)
   fdir = rundir.fold_dir(workdir, fold)
   cfg = fold_config(fdir, config)
   if isinstance(images, (str, os.PathLike)):

@@ -55,26 +55,30 @@ def _num(x):
 
 
 def format_table(agg: Mapping) -> str:
-  """The paper's table: loss F1 / Acc | discrete F1 / Acc | continuous L1."""
+  """The paper's table: loss F1 / Acc | discrete F1 / Acc | continuous L1,
+  columns aligned, headed by how many of the folds it covers."""
 
   def cell(d, scale=100, fmt='.1f'):
     if not d['n']:
       return 'n/a'
     return f'{scale * d["mean"]:{fmt}} +- {scale * d["std"]:{fmt}}'
 
-  rows = []
+  rows = [['', 'loss F1 / Acc', 'discrete F1 / Acc', 'continuous L1']]
   for label, src in (('model', agg['table']), ('majority', agg['baseline_majority'])):
-    rows.append(f'{label:9s} | {cell(src["loss_f1"])} / {cell(src["loss_accuracy"])}'
-                f' | {cell(src["discrete_f1"])} / {cell(src["discrete_accuracy"])}'
-                f' | {cell(src["continuous_l1"], 1, ".3f")}')
-  head = (f'folds {agg["folds"]} ({agg["protocol"]} protocol)\n'
-          f'{"":9s} | loss F1 / Acc | discrete F1 / Acc | continuous L1')
+    rows.append([label, f'{cell(src["loss_f1"])} / {cell(src["loss_accuracy"])}',
+                 f'{cell(src["discrete_f1"])} / {cell(src["discrete_accuracy"])}',
+                 cell(src['continuous_l1'], 1, '.3f')])
+  widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+  lines = [' | '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+           for r in rows]
+  head = (f'folds {agg["folds"]} ({agg["protocol"]} protocol): '
+          f'{len(agg["folds"])} of {folds.NUM_FOLDS} folds evaluated')
   ca = agg['coordinated_attack']
   attack = '\n'.join(
       f'coordinated attack {name}: acc {cell(ca[name]["accuracy"])}, '
       f'AUC {cell(ca[name]["auc"])}, Pd@FAR {cell(ca[name]["pd_at_far"])}'
       for name in ('seen', 'unseen') if name in ca)
-  return '\n'.join([head] + rows + [attack])
+  return '\n'.join([head] + lines + [attack])
 
 
 def aggregate(workdir: str, num_images: int = 1) -> tuple[dict, str]:
