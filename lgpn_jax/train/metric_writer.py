@@ -57,8 +57,7 @@ class MetricWriter:
     self.path = rundir.metrics_path(fold_dir)
     self._jsonl = open(self.path, 'a')
     if tensorboard:
-      from tensorboardX import SummaryWriter
-      self._tb = SummaryWriter(rundir.tensorboard_dir(fold_dir))
+      self._tb = _summary_writer(fold_dir, 'train')
 
   def write(self, step: int, scalars: Mapping[str, float | int | str]):
     if not self.enabled:
@@ -81,9 +80,13 @@ class MetricWriter:
       self._tb = None
 
 
-def _summary_writer(fold_dir: str):
+def _summary_writer(fold_dir: str, kind: str):
+  """A tensorboardX writer whose event file is named for ``kind`` and this
+  process (event files are named by the second they open in: two writers
+  opened in the same second would otherwise write the same file)."""
   from tensorboardX import SummaryWriter
-  return SummaryWriter(rundir.tensorboard_dir(fold_dir))
+  return SummaryWriter(rundir.tensorboard_dir(fold_dir),
+                       filename_suffix=f'.{kind}.{os.getpid()}')
 
 
 def _flat(tree, prefix: str = '') -> dict:
@@ -102,7 +105,7 @@ def log_config(fold_dir: str, config) -> None:
   table = '| field | value |\n|---|---|\n' + '\n'.join(
       f'| {k} | {json.dumps(files.jsonable(v))} |' for k, v in
       sorted(fields.items()))
-  writer = _summary_writer(fold_dir)
+  writer = _summary_writer(fold_dir, 'config')
   try:
     writer.add_text('config/json', '```\n' + config.to_json(
         indent=2, sort_keys=True) + '\n```', 0)
@@ -131,7 +134,7 @@ def evaluation_scalars(report: Mapping) -> dict[str, float]:
 def log_evaluation(fold_dir: str, report: Mapping) -> None:
   """``evaluation_scalars`` as ``eval/...`` at the report's checkpoint step."""
   step = report.get('checkpoint_step', report.get('step')) or 0
-  writer = _summary_writer(fold_dir)
+  writer = _summary_writer(fold_dir, 'eval')
   try:
     for k, v in evaluation_scalars(report).items():
       if math.isfinite(v):
