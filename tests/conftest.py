@@ -176,3 +176,19 @@ def _write_safetensors(path, tensors):
 def write_safetensors():
   """write_safetensors(path, {name: array or (code, shape, raw)})."""
   return _write_safetensors
+
+
+@pytest.fixture(scope='session')
+def imported_tiny_fold(tmp_path_factory):
+  """A fold folder (fold 1 of configs/released_tiny.py) made from random
+  weights in the authors' layout, as convert.py --workdir writes it:
+  (config, state_dict, workdir). Treat it as read-only."""
+  from configs import released_tiny
+  from lgpn_jax.evaluation import imported_fold
+  from lgpn_jax.models import synthetic_weights
+  root = tmp_path_factory.mktemp('imported_tiny')
+  config = released_tiny.get_config()
+  sd = synthetic_weights.random_state_dict(config, seed=5)
+  weights = synthetic_weights.write_safetensors(root / 'w.safetensors', sd)
+  imported_fold.write_fold(str(weights), str(root / 'runs'), config, 1)
+  return config, sd, str(root / 'runs')

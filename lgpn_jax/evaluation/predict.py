@@ -139,12 +139,16 @@ def fold_config(fold_dir: str, config=None):
   return saved
 
 
-def load_regression(fold_dir: str):
+def load_regression(fold_dir: str, step: int | None):
+  """The fold's regression stage if it was fitted to checkpoint ``step``
+  (an older fit maps other features: it is not used), else None."""
   path = rundir.regression_path(fold_dir)
   if not os.path.exists(path):
     return None
   head = regression.RegressionHead.load(path)
-  return head if head.normaliser is not None else None
+  if head.normaliser is None or head.step != step:
+    return None
+  return head
 
 
 def only_fold(workdir: str) -> int:
@@ -172,7 +176,7 @@ def predict(workdir: str, images: str | Sequence[str], *,
   else:
     paths, skipped = [os.fspath(p) for p in images], []
   state = model_state or load_fold_model(cfg, fdir)
-  head = load_regression(fdir)
+  head = load_regression(fdir, state.step)
   ranges = predict_report.training_ranges(state.fold, state.protocol)
   predictor = inference.Predictor(state.model, state.variables,
                                   state.adjacency,
@@ -230,8 +234,9 @@ def run(config, workdir: str, fold: int | None, image: str, *,
   report = predict(workdir, image, fold=fold, config=config, force=force,
                    batch_size=batch_size, model_state=model_state)
   if not report['regression']:
-    print(f'note: no {rundir.REGRESSION_NPZ} in {report["fold_dir"]}; run '
-          'eval.py for regressed continuous values (bins are shown)', file=err)
+    print(f'note: no {rundir.REGRESSION_NPZ} fitted to this checkpoint in '
+          f'{report["fold_dir"]}; run eval.py for regressed continuous values '
+          '(bins are shown)', file=err)
   for e in report['errors']:
     print(f'error: cannot read {e["path"]}: {e["reason"]}', file=err)
   if report['skipped']:

@@ -10,9 +10,6 @@ import sys
 
 import pytest
 
-from configs import released_tiny
-from lgpn_jax.evaluation import imported_fold
-from lgpn_jax.models import synthetic_weights
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -49,14 +46,8 @@ def assert_one_error_line(name, result, *expected):
 
 
 @pytest.fixture(scope='module')
-def imported_workdir(tmp_path_factory):
-  """A fold folder (released_tiny, fold 1) made from synthetic weights."""
-  root = tmp_path_factory.mktemp('cli_fold')
-  config = released_tiny.get_config()
-  weights = synthetic_weights.write_safetensors(
-      root / 'w.safetensors', synthetic_weights.random_state_dict(config))
-  imported_fold.write_fold(str(weights), str(root / 'runs'), config, 1)
-  return str(root / 'runs')
+def imported_workdir(imported_tiny_fold):
+  return imported_tiny_fold[2]
 
 
 @pytest.mark.slow

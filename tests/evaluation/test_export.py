@@ -11,34 +11,22 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import released_tiny
-from lgpn_jax import rundir
-from lgpn_jax.evaluation import export, imported_fold, inference
-from lgpn_jax.models import convert, synthetic_weights
+from lgpn_jax.evaluation import export, inference
+from lgpn_jax.models import convert
 from lgpn_jax.models.build import build_model
 from lgpn_jax.red140 import graphs
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-
-
 @pytest.fixture(scope='module')
-def fold(tmp_path_factory):
-  root = tmp_path_factory.mktemp('export')
-  config = released_tiny.get_config()
-  sd = synthetic_weights.random_state_dict(config, seed=5)
-  weights = synthetic_weights.write_safetensors(root / 'w.safetensors', sd)
-  workdir = str(root / 'runs')
-  imported_fold.write_fold(weights, workdir, config, 1)
+def fold(imported_tiny_fold):
+  config, sd, workdir = imported_tiny_fold
   variables, _ = convert.convert_state_dict(sd, config)
   return config, workdir, variables
 
 
 @pytest.mark.slow
-def test_the_reloaded_artifact_matches_the_model_at_any_batch(fold):
+def test_the_reloaded_artifact_matches_the_model_at_any_batch(fold, tmp_path):
   config, workdir, variables = fold
-  path = export.export_fold(workdir, 1)
-  assert path == rundir.export_path(rundir.fold_dir(workdir, 1))
+  path = export.export_fold(workdir, 1, out=str(tmp_path / 'm.jax_export'))
   info = json.loads(open(path + '.json').read())
   assert info['image_size'] == 32 and info['checkpoint_step'] == 0
   assert info['platforms'] == [jax.default_backend()]

@@ -86,10 +86,11 @@ def fake_fold(tmp_path, fake_model):
   return config, str(tmp_path), fdir, state
 
 
-def save_head(fdir, bias):
+def save_head(fdir, bias, step=12):
+  """A regression stage fitted at ``step`` (the fake fold's checkpoint: 12)."""
   norm = continuous.for_fold(1, 'paper', 'minmax')
   regression.RegressionHead(np.zeros((9, 12)), np.asarray(bias, float), 0.0,
-                            np.ones(9), np.zeros(9), norm).save(
+                            np.ones(9), np.zeros(9), norm, step).save(
                                 rundir.regression_path(fdir))
   return norm
 
@@ -229,7 +230,9 @@ def test_csv_has_a_row_per_image_and_per_unreadable_file(fake_fold, tmp_path):
 
 
 def test_the_package_api_returns_the_report(fake_fold, tmp_path):
-  _, workdir, _, state = fake_fold
+  """A regression stage fitted to another checkpoint is not used."""
+  _, workdir, fdir, state = fake_fold
+  save_head(fdir, np.full(9, 0.5), step=11)
   write_png(tmp_path / 'w.png', 255)
   report = lgpn_jax.predict(workdir, [str(tmp_path / 'w.png')],
                             model_state=state)
