@@ -47,13 +47,18 @@ def define(fv, argv):
   flags.DEFINE_bool('aggregate_only', False, 'With --all_folds: only '
                     'aggregate the eval JSONs already written.',
                     flag_values=fv)
+  flags.DEFINE_bool('override_fold_config', False, "Evaluate with the command "
+                    "line's config even where it disagrees with the fold's "
+                    'saved config (the JSON lists the overridden fields).',
+                    flag_values=fv)
 
 
 def body(fv):
   cli.required(fv, 'config', 'workdir')
   from lgpn_jax import run
   run.evaluate(fv.config, fv.workdir, fold=fv.fold, all_folds=fv.all_folds,
-               num_images=fv.num_images, aggregate_only=fv.aggregate_only)
+               num_images=fv.num_images, aggregate_only=fv.aggregate_only,
+               override_fold_config=fv.override_fold_config)
   return 0
 
 

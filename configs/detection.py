@@ -29,7 +29,9 @@ def get_config():
   td.test_gms = TEST_GMS
   td.real_fraction = 0.5             # balanced real / generated batches.
   t = config.train
-  t.num_steps = 20_000               # one GM (~800 training images) + real.
+  default.step_based(t, num_steps=20_000)   # one GM (~800 images) + real.
+  t.batch_size = 64
+  t.skip_all_real_batches = False    # (a model-parsing setting)
   t.learning_rate = 1e-3
   t.lr_decay_steps = 4_000
   t.checkpoint_every = 2_000

@@ -29,8 +29,8 @@ def get_config():
   m.head_hidden = 64
   m.node_dim = 32
   t = config.train
+  default.step_based(t, num_steps=800)
   t.batch_size = 32
-  t.num_steps = 800
   t.learning_rate = 1e-3
   t.lr_decay_steps = 200
   t.warmup_steps = 50

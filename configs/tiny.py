@@ -21,4 +21,6 @@ def get_config():
   m.pyramid_width = 8
   m.head_hidden = 32
   m.node_dim = 16
+  default.step_based(config.train, num_steps=100)
+  config.train.batch_size = 16
   return config

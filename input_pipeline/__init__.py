@@ -13,3 +13,6 @@ Public entry points (see docs/DATA.md):
 """
 
 DATASETS = ('synthetic', 'red140')
+# RED140 build defaults, shared by the builder and the command line:
+STORE_SIZE = 256     # stored side: the model's input size (configs/default.py).
+MAX_FILE_MB = 64     # ~20x a 1024 px RGB PNG; a larger file is skipped unread.

@@ -1,16 +1,27 @@
 """Reading one image file for a build: validate it, normalise it if needed.
 
 Policy (documented in docs/DATA.md):
-  * every file is fully decoded with Pillow; one that cannot be (garbage,
-    truncated, empty, unknown format) raises ``UnreadableImage`` with the reason,
-    and the builder skips, counts and lists it;
+  * ``read_file`` reads regular files only (a FIFO or device file would block
+    or never end), without following a symbolic link, and at most
+    ``max_bytes`` (a larger file is refused before it is read);
+  * the pixel count is checked from the image header, before anything is
+    decoded: more than ``MAX_PIXELS`` (Pillow's own default limit, 89.5
+    megapixels) is refused as a decompression bomb. The check reads no global
+    state (Pillow's warning filters are process-wide and not thread-safe), so
+    it is the same with any number of threads;
+  * every other file is fully decoded with Pillow; one that cannot be (garbage,
+    truncated, empty, unknown format) raises ``UnreadableImage`` with the
+    reason, and the builder skips, counts and lists it;
   * 8-bit PNG (grey or RGB, no palette, no alpha) and JPEG (grey or RGB) keep
     their original bytes, untouched: the generation traces are not re-encoded;
   * anything else (16-bit PNG, RGBA / grey+alpha, palette, CMYK JPEG, GIF, BMP,
     TIFF, WebP, ...) is converted to 8-bit RGB and re-encoded as lossless PNG:
-    16-bit values are scaled to 8 bits (round(v / 257)), alpha is dropped (not
-    composited, as ``tf.io.decode_image(channels=3)`` would also do), palette
-    images are expanded, animations keep their first frame.
+    16-bit values keep their high byte (``v >> 8``, what Pillow does for 16-bit
+    RGB and TensorFlow's and libpng's 8-bit decoding of any 16-bit PNG do, so
+    grey and colour agree; 32-bit integer images are clipped to 0..65535
+    first), alpha is dropped (not composited, as
+    ``tf.io.decode_image(channels=3)`` would also do), palette images are
+    expanded, animations keep their first frame.
 The pipeline decodes with ``tf.io.decode_image(channels=3)``, which reads every
 kept and converted file as 8-bit RGB (grey is replicated to three channels),
 and scales it with ``to_model_range``.
@@ -20,13 +31,18 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import warnings
+import os
+import stat
 
 import numpy as np
 from PIL import Image
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 JPEG_MAGIC = b'\xff\xd8\xff'
+MAX_PIXELS = 89_478_485   # Pillow's default MAX_IMAGE_PIXELS, fixed here.
+# Opening flags: never block (a FIFO with no writer), never follow a link.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0)
+               | getattr(os, 'O_NOFOLLOW', 0))
 
 
 def to_model_range(pixels):
@@ -47,6 +63,48 @@ class ImageBytes:
   conversion: str    # '' when kept as is, else what was done ('RGBA->RGB', ...).
 
 
+def file_kind(mode: int) -> str:
+  """What a ``stat`` mode is, in words ('' for a regular file)."""
+  if stat.S_ISREG(mode):
+    return ''
+  if stat.S_ISLNK(mode):
+    return 'symbolic link'
+  if stat.S_ISDIR(mode):
+    return 'directory'
+  if stat.S_ISFIFO(mode):
+    return 'FIFO'
+  if stat.S_ISSOCK(mode):
+    return 'socket'
+  if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+    return 'device file'
+  return 'special file'
+
+
+def read_file(path: str, max_bytes: int) -> bytes:
+  """The bytes of a regular file of at most ``max_bytes``, else
+  ``UnreadableImage``; never blocks and never follows a symbolic link."""
+  try:
+    fd = os.open(path, _OPEN_FLAGS)
+  except OSError as e:
+    raise UnreadableImage(f'cannot open: {e.strerror or e}') from None
+  with os.fdopen(fd, 'rb') as f:
+    st = os.fstat(fd)
+    kind = file_kind(st.st_mode)
+    if kind:
+      raise UnreadableImage(f'not a regular file ({kind})')
+    if st.st_size > max_bytes:
+      raise UnreadableImage(f'{st.st_size} bytes: over the {max_bytes}-byte '
+                            'file size limit (--max_file_mb)')
+    try:
+      data = f.read(max_bytes + 1)
+    except OSError as e:
+      raise UnreadableImage(f'cannot read: {e.strerror or e}') from None
+  if len(data) > max_bytes:
+    raise UnreadableImage(f'grew over the {max_bytes}-byte file size limit '
+                          'while read')
+  return data
+
+
 def _png_is_plain(data: bytes) -> bool:
   """True for an 8-bit grey or RGB PNG (IHDR bit depth 8, colour type 0 or 2)."""
   if len(data) < 26 or data[12:16] != b'IHDR':
@@ -55,10 +113,10 @@ def _png_is_plain(data: bytes) -> bool:
 
 
 def to_rgb8(img: Image.Image) -> np.ndarray:
-  """Any Pillow image -> [H, W, 3] uint8 (16-bit scaled, alpha dropped)."""
+  """Any Pillow image -> [H, W, 3] uint8 (16-bit: v >> 8, alpha dropped)."""
   if img.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I'):
-    wide = np.asarray(img).astype(np.float64)
-    grey = np.clip(np.round(wide / 257.0), 0, 255).astype(np.uint8)
+    wide = np.clip(np.asarray(img).astype(np.int64), 0, 65535)
+    grey = (wide >> 8).astype(np.uint8)
     return np.repeat(grey[..., None], 3, axis=-1)
   if img.mode == 'F':
     raise UnreadableImage('floating-point image (mode F): no defined 8-bit scale')
@@ -85,17 +143,21 @@ def load(data: bytes) -> ImageBytes:
   if not data:
     raise UnreadableImage('empty file')
   try:
-    with warnings.catch_warnings():
-      warnings.simplefilter('error', Image.DecompressionBombWarning)
-      img = Image.open(io.BytesIO(data))
-      img.load()
+    img = Image.open(io.BytesIO(data))   # reads the header only.
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+      raise UnreadableImage(
+          f'decompression bomb: {width}x{height} = {width * height} pixels, '
+          f'over the limit of {MAX_PIXELS} (not decoded)')
+    img.load()
   except UnreadableImage:
     raise
   except Image.UnidentifiedImageError:
     raise UnreadableImage('not a recognised image format') from None
+  except Image.DecompressionBombError as e:   # Pillow's own, lower limit.
+    raise UnreadableImage(f'decompression bomb: {e}') from None
   except Exception as e:  # Pillow raises many types; all mean "unreadable".
     raise UnreadableImage(f'{type(e).__name__}: {e}') from None
-  width, height = img.size
   if width < 1 or height < 1:
     raise UnreadableImage(f'empty image ({width}x{height})')
   fmt = img.format or '?'

@@ -22,8 +22,10 @@ ITEMS = ('model', 'train')
 
 
 def manager(fold_dir: str, keep: int | None = None,
-            read_only: bool = False) -> ocp.CheckpointManager:
-  """The fold's CheckpointManager (saves whenever ``save`` is called)."""
+            read_only: bool = False,
+            selected: bool = False) -> ocp.CheckpointManager:
+  """The fold's CheckpointManager (saves whenever ``save`` is called);
+  ``selected``: the one of the released model selection."""
   handlers = {k: ocp.PyTreeCheckpointHandler() for k in ITEMS}
   if read_only:   # (orbax's read_only=True warns on every open.)
     options = ocp.CheckpointManagerOptions(create=False,
@@ -31,7 +33,7 @@ def manager(fold_dir: str, keep: int | None = None,
   else:
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                            save_interval_steps=1)
-  return ocp.CheckpointManager(rundir.checkpoint_dir(fold_dir),
+  return ocp.CheckpointManager(rundir.checkpoint_dir(fold_dir, selected),
                                options=options, item_handlers=handlers)
 
 
@@ -76,25 +78,26 @@ def latest_step(fold_dir: str) -> int | None:
   return manager(fold_dir, read_only=True).latest_step()
 
 
-def restore_for_inference(fold_dir: str, step: int | None = None
-                          ) -> tuple[dict, int]:
+def restore_for_inference(fold_dir: str, step: int | None = None,
+                          selected: bool = False) -> tuple[dict, int]:
   """(variables {'params', 'batch_stats'} as numpy arrays, step) of a fold.
 
-  ``step`` defaults to the latest checkpoint. Needs no optimizer, no config
-  and no particular device count; put the arrays on devices yourself (e.g.
+  ``step`` defaults to the latest checkpoint; ``selected`` reads the released
+  model selection's checkpoint instead. Needs no optimizer, no config and no
+  particular device count; put the arrays on devices yourself (e.g.
   ``mesh.replicate(variables, mesh)``) or pass them to ``model.apply``.
   """
   steps = []
-  if os.path.isdir(rundir.checkpoint_dir(fold_dir)):
-    mngr = manager(fold_dir, read_only=True)
+  where = rundir.checkpoint_dir(fold_dir, selected)
+  if os.path.isdir(where):
+    mngr = manager(fold_dir, read_only=True, selected=selected)
     steps = list(mngr.all_steps())
   if not steps:
-    raise FileNotFoundError(f'no checkpoint in {rundir.checkpoint_dir(fold_dir)}; '
-                            'train this fold first (python train.py ...)')
+    raise FileNotFoundError(f'no checkpoint in {where}; train this fold '
+                            'first (python train.py ...)')
   step = max(steps) if step is None else step
   if step not in steps:
-    raise FileNotFoundError(f'no checkpoint at step {step} in '
-                            f'{rundir.checkpoint_dir(fold_dir)} (have '
+    raise FileNotFoundError(f'no checkpoint at step {step} in {where} (have '
                             f'{steps})')
   meta = mngr.item_metadata(step)['model']
   tree = meta.tree if hasattr(meta, 'tree') else meta

@@ -15,7 +15,10 @@ def build_options(data_cfg) -> dict:
 
   Synthetic build options come from ``synthetic_image_size`` (None: the
   training ``image_size``), ``images_per_gm`` and ``num_real`` (None: the
-  builder's defaults).
+  builder's defaults). RED140's are ``store_size`` (None or 0: native sizes)
+  and ``manual_dir`` (for the first build). A store size other than
+  ``image_size`` would resize every image twice (stored size, then training
+  size), which is not the input of one resize: refused with a ValueError.
   """
   opts = {}
   if data_cfg.dataset == 'synthetic':
@@ -23,7 +26,15 @@ def build_options(data_cfg) -> dict:
     for k in ('images_per_gm', 'num_real'):
       if data_cfg[k] is not None:
         opts[k] = data_cfg[k]
-  return dict(manual_dir=data_cfg.manual_dir or None, **opts)
+    return opts
+  store = data_cfg.store_size or 0
+  if store and store != data_cfg.image_size:
+    raise ValueError(
+        f'config.data.store_size={store} but data.image_size='
+        f'{data_cfg.image_size}: every image would be resized twice; set '
+        f'data.store_size to {data_cfg.image_size}, or 0 to store native '
+        'sizes')
+  return dict(store_size=store, manual_dir=data_cfg.manual_dir or None)
 
 
 def builder(config):
@@ -31,8 +42,11 @@ def builder(config):
 
   Process 0 builds first; the others wait, then open the same build.
   """
-  from input_pipeline import builders  # TensorFlow is imported here only.
+  from input_pipeline import DATASETS, builders  # TensorFlow: here only.
   d = config.data
+  if d.dataset not in DATASETS:
+    raise ValueError(f'config.data.dataset must be one of {DATASETS}, got '
+                     f'{d.dataset!r}')
   kwargs = build_options(d)
   data_dir = d.data_dir or None
   main = jax.process_index() == 0

@@ -21,7 +21,7 @@ from typing import Mapping
 
 import ml_collections
 
-from lgpn_jax import data, files, rundir, tasks
+from lgpn_jax import data, files, fold_identity, rundir, tasks
 from lgpn_jax.train import dry_run as dry_run_lib
 from lgpn_jax.train import metric_writer, trainer
 
@@ -52,7 +52,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   trainer.print_main(f'fold{config.fold}: trained to step {result.step} in '
          f'{metric_writer.format_duration(time.perf_counter() - start)}; '
          f'checkpoints in {rundir.checkpoint_dir(fold_dir)}')
-  if config.train.run_evaluation:
+  if config.train.run_evaluation and not result.preempted:
     path = task.evaluate_trained(workdir, config.fold)
     result.eval_path = path
     if trainer.is_main_process():
@@ -60,7 +60,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
       metric_writer.log_evaluation(fold_dir, report)
       print(summary_table(report) or task.summary(report))
       print(f'saved {path}')
-  trainer.print_main(what_next(workdir, config.fold, result.eval_path))
+  if not result.preempted:
+    trainer.print_main(what_next(workdir, config.fold, result.eval_path))
   return result
 
 
@@ -123,11 +124,15 @@ def dry_run(config: ml_collections.ConfigDict) -> str:
 def evaluate(config: ml_collections.ConfigDict, workdir: str, *,
              fold: int | None = None, all_folds: bool = False,
              num_images: int | None = None, aggregate_only: bool = False,
-             builder=None) -> list[str]:
+             builder=None, override_fold_config: bool = False) -> list[str]:
   """Evaluates fold ``fold`` (default ``config.fold``), or with
   ``all_folds`` every ``fold<k>`` directory present and then the aggregate
   over them (``aggregate_only``: only the aggregate). Prints each fold's
-  summary line and the aggregate table; returns the JSON paths written."""
+  summary line and the aggregate table; returns the JSON paths written.
+
+  A fold whose saved config disagrees with ``config`` on what defines it
+  (lgpn_jax/fold_identity.py) is refused, unless ``override_fold_config``:
+  then ``config`` is used and the JSON lists the overridden fields."""
   task = tasks.get(config)
   if aggregate_only and not all_folds:
     raise ValueError('--aggregate_only needs --all_folds')
@@ -143,7 +148,16 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     if builder is None and len(ks) > 1:
       builder = data.builder(config)   # opened once for every fold.
     for k in ks:
-      path = task.evaluate(workdir, k, builder=builder, num_images=num_images)
+      fold_config = config.copy_and_resolve_references()
+      with fold_config.unlocked():
+        fold_config.fold = k
+      diffs = fold_identity.check(fold_config, rundir.fold_dir(workdir, k),
+                                  override=override_fold_config,
+                                  action='evaluate')
+      path = task.evaluate(workdir, k, builder=builder, num_images=num_images,
+                           notes=dict(fold_config_overrides=[
+                               dict(field=f, fold=a, used=b)
+                               for f, a, b in diffs]) if diffs else None)
       report = files.read_json(path)
       if trainer.is_main_process():
         metric_writer.log_evaluation(rundir.fold_dir(workdir, k), report)

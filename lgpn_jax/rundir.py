@@ -6,6 +6,8 @@
       config.json           the config of the fold's run
       adjacency.npy         [55, 55] float32 correlation graph it trained with
       checkpoints/<step>/   orbax (lgpn_jax/checkpoint.py)
+      checkpoints_selected/ the released model selection's checkpoint, and
+      selection.json        its scores (train.selection='released')
       metrics.jsonl         training log rows; tensorboard/ the same scalars
       regression.npz        the fitted continuous regression stage
       seen_outputs.npz      node probabilities of the training split (cached)
@@ -33,6 +35,8 @@ from lgpn_jax.red140.folds import NUM_FOLDS
 CONFIG_JSON = 'config.json'
 ADJACENCY_NPY = 'adjacency.npy'
 CHECKPOINTS = 'checkpoints'
+SELECTED = 'checkpoints_selected'
+SELECTION_JSON = 'selection.json'
 METRICS_JSONL = 'metrics.jsonl'
 TENSORBOARD = 'tensorboard'
 REGRESSION_NPZ = 'regression.npz'
@@ -64,8 +68,20 @@ def present_folds(workdir: str) -> list[int]:
           if os.path.isdir(fold_dir(workdir, k))]
 
 
-def checkpoint_dir(fold_dir_path: str) -> str:
-  return os.path.join(os.path.abspath(fold_dir_path), CHECKPOINTS)
+def checkpoint_dir(fold_dir_path: str, selected: bool = False) -> str:
+  """The orbax directory of the fold's checkpoints (``selected``: the
+  released model selection's)."""
+  return os.path.join(os.path.abspath(fold_dir_path),
+                      SELECTED if selected else CHECKPOINTS)
+
+
+def init_report_path(fold_dir_path: str) -> str:
+  """What model.init_from loaded (mapped / ignored / missing keys)."""
+  return os.path.join(fold_dir_path, 'init_from.txt')
+
+
+def selection_path(fold_dir_path: str) -> str:
+  return os.path.join(fold_dir_path, SELECTION_JSON)
 
 
 def metrics_path(fold_dir_path: str) -> str:

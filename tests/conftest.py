@@ -15,6 +15,7 @@ its records, a fake model with known outputs and a fake evaluation report.
 import io
 import json
 import os
+import types
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 if '--xla_backend_optimization_level' not in os.environ.get('XLA_FLAGS', ''):
@@ -77,10 +78,18 @@ def _read_records(builder, split_expr):
   return out
 
 
-def _shard_bytes(version_dir):
-  """{file name: bytes} of every TFRecord shard in a built version dir."""
-  return {name: open(os.path.join(version_dir, name), 'rb').read()
-          for name in sorted(os.listdir(version_dir)) if '.tfrecord-' in name}
+def _shard_contents(version_dir):
+  """{shard file name: its records}, each record re-serialised with sorted
+  fields: the same examples in the same order compare equal, whatever order
+  protobuf wrote an example's fields in (it may differ between processes)."""
+  from input_pipeline.tf_runtime import tf
+  out = {}
+  for name in sorted(os.listdir(version_dir)):
+    if '.tfrecord-' in name:
+      out[name] = [tf.train.Example.FromString(r.numpy()).SerializeToString(
+          deterministic=True) for r in tf.data.TFRecordDataset(
+              os.path.join(version_dir, name))]
+  return out
 
 
 def _encode(img, fmt: str, **kw) -> bytes:
@@ -96,8 +105,8 @@ def read_records():
 
 
 @pytest.fixture(scope='session')
-def shard_bytes():
-  return _shard_bytes
+def shard_contents():
+  return _shard_contents
 
 
 @pytest.fixture(scope='session')
@@ -176,6 +185,63 @@ def _write_safetensors(path, tensors):
 def write_safetensors():
   """write_safetensors(path, {name: array or (code, shape, raw)})."""
   return _write_safetensors
+
+
+# torchvision ResNet-50 state_dict keys and shapes, written from the
+# architecture (not from our parameter tree), with random values.
+def _bn_shapes(shapes: dict, name: str, channels: int) -> None:
+  for leaf in ('weight', 'bias', 'running_mean', 'running_var'):
+    shapes[f'{name}.{leaf}'] = (channels,)
+  shapes[f'{name}.num_batches_tracked'] = ()
+
+
+def _block_shapes(shapes: dict, name: str, inplanes: int, width: int,
+                 downsample: bool) -> None:
+  """torchvision Bottleneck keys: 1x1, 3x3, 1x1 (x4), projection on block 0."""
+  shapes[f'{name}.conv1.weight'] = (width, inplanes, 1, 1)
+  _bn_shapes(shapes, f'{name}.bn1', width)
+  shapes[f'{name}.conv2.weight'] = (width, width, 3, 3)
+  _bn_shapes(shapes, f'{name}.bn2', width)
+  shapes[f'{name}.conv3.weight'] = (4 * width, width, 1, 1)
+  _bn_shapes(shapes, f'{name}.bn3', 4 * width)
+  if downsample:
+    shapes[f'{name}.downsample.0.weight'] = (4 * width, inplanes, 1, 1)
+    _bn_shapes(shapes, f'{name}.downsample.1', 4 * width)
+
+
+def _resnet50_shapes() -> dict[str, tuple[int, ...]]:
+  """torchvision.models.resnet50().state_dict() shapes, in its key order."""
+  shapes = {'conv1.weight': (64, 3, 7, 7)}
+  _bn_shapes(shapes, 'bn1', 64)
+  inplanes = 64
+  for s, (blocks, width) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512))):
+    for b in range(blocks):
+      _block_shapes(shapes, f'layer{s + 1}.{b}', inplanes, width, b == 0)
+      inplanes = 4 * width
+  shapes['fc.weight'] = (1000, 2048)
+  shapes['fc.bias'] = (1000,)
+  return shapes
+
+
+def _random_state_dict(shapes, seed=0) -> dict[str, np.ndarray]:
+  rng = np.random.default_rng(seed)
+  out = {}
+  for key, shape in shapes.items():
+    if key.endswith('num_batches_tracked'):
+      out[key] = np.array(7, np.int64)
+    elif key.endswith('running_var'):
+      out[key] = rng.uniform(0.5, 2.0, shape).astype(np.float32)
+    else:
+      out[key] = (0.3 * rng.standard_normal(shape)).astype(np.float32)
+  return out
+
+
+@pytest.fixture(scope='session')
+def torchvision_keys():
+  """bn_shapes / block_shapes / resnet50_shapes / random_state_dict."""
+  return types.SimpleNamespace(
+      bn_shapes=_bn_shapes, block_shapes=_block_shapes,
+      resnet50_shapes=_resnet50_shapes, random_state_dict=_random_state_dict)
 
 
 @pytest.fixture(scope='session')

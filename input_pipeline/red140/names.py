@@ -39,11 +39,19 @@ ALIASES = {
     'DDIFFUSIONGAN256': 'DDiFFGAN_256',
 }
 
-# Normalised real-source names recognised as top-level folders of a manual
-# directory (besides ``real/<source>/`` and explicit ``real_dirs``).
-REAL_SOURCES = ('IMAGENET', 'MNIST', 'CIFAR10', 'CIFAR100', 'CIFAR', 'FFHQ',
-                'CELEBAHQ', 'CELEBA', 'COCO', 'REAL')
-REAL_PREFIXES = ('LSUN',)
+# The real-image sources recognised as top-level folders of a manual
+# directory, in full: a folder is real only when its normalised name is one of
+# these (or it is under ``real/``, or given in ``real_dirs``). No prefix rule:
+# a GM's output folder such as ``LSUN_StyleGAN`` must not pass as real images.
+LSUN_CATEGORIES = (
+    'bedroom', 'bridge', 'church', 'church_outdoor', 'classroom',
+    'conference_room', 'dining_room', 'kitchen', 'living_room', 'restaurant',
+    'tower', 'airplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
+    'cat', 'chair', 'cow', 'dining_table', 'dog', 'horse', 'motorbike',
+    'person', 'potted_plant', 'sheep', 'sofa', 'train', 'tv_monitor')
+REAL_SOURCES = (('ImageNet', 'MNIST', 'CIFAR-10', 'CIFAR-100', 'CIFAR', 'FFHQ',
+                 'CelebA-HQ', 'CelebA', 'COCO', 'LSUN')
+                + tuple(f'LSUN_{c}' for c in LSUN_CATEGORIES))
 
 
 def normalise(name: str) -> str:
@@ -63,10 +71,14 @@ def _table() -> dict[str, str]:
     if name not in schema.gm_index():
       raise ValueError(f'alias {key} points to unknown GM {name}')
     table.setdefault(key, name)
+  clash = [s for s in REAL_SOURCES if normalise(s) in table]
+  if clash:
+    raise ValueError(f'real sources {clash} normalise like GM names')
   return table
 
 
 _TABLE = _table()
+_REAL = frozenset(normalise(s) for s in REAL_SOURCES)
 
 
 def match_gm(folder: str) -> str | None:
@@ -86,6 +98,5 @@ def closest_gms(folder: str, n: int = 5) -> list[str]:
 
 
 def is_real_source(folder: str) -> bool:
-  """True when a top-level folder name is a known real-image source."""
-  key = normalise(folder)
-  return key in REAL_SOURCES or key.startswith(REAL_PREFIXES)
+  """True when a top-level folder name is one of ``REAL_SOURCES``."""
+  return normalise(folder) in _REAL

@@ -20,6 +20,7 @@ import dataclasses
 import os
 
 import numpy as np
+import threadpoolctl
 
 from input_pipeline.tf_runtime import tfds
 from input_pipeline import features, image_files, splits
@@ -94,9 +95,19 @@ class Synthetic(tfds.core.GeneratorBasedBuilder):
         features=features.features(),
     )
 
+  def identity(self, manual_dir: str | None = None) -> dict:
+    """What defines this build's content (saved in its report): the
+    generation options, which also name its config."""
+    del manual_dir   # nothing is read from disk.
+    cfg = self.builder_config
+    return dict(dataset=self.name, config=cfg.name, version=str(self.version),
+                image_size=cfg.image_size, images_per_gm=cfg.images_per_gm,
+                num_real=cfg.num_real, seed=cfg.seed)
+
   def _split_generators(self, dl_manager):
     del dl_manager
-    self.report = BuildReport(dataset=f'synthetic/{self.builder_config.name}')
+    self.report = BuildReport(dataset=f'synthetic/{self.builder_config.name}',
+                              identity=self.identity())
     by_split = collections.defaultdict(list)
     for gm in schema.gms():
       by_split[splits.split_of(gm.name)].append(gm.name)
@@ -119,7 +130,11 @@ class Synthetic(tfds.core.GeneratorBasedBuilder):
   def _generate_gms(self, split: str, gms: list[str]):
     cfg = self.builder_config
     written = 0
-    with concurrent.futures.ThreadPoolExecutor(self._num_workers) as pool:
+    # One BLAS thread for the whole pass: threadpoolctl's limit is process-
+    # wide, so per-call limits in worker threads would lift each other's
+    # limits mid-computation (generator.generate sets it per call too).
+    with threadpoolctl.threadpool_limits(1, 'blas'), \
+        concurrent.futures.ThreadPoolExecutor(self._num_workers) as pool:
       for gm, pngs in zip(gms, pool.map(lambda g: _gm_pngs(g, cfg), gms)):
         for i, png in enumerate(pngs):
           key = f'{gm}/{i:05d}.png'

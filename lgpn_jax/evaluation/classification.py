@@ -73,7 +73,7 @@ def attribution_report(out: dict, spec, config, fold_dir: str, step: int):
 
 
 def evaluate_fold(config, workdir: str, fold: int, spec,
-                  report_fn: Callable, builder=None) -> str:
+                  report_fn: Callable, builder=None, notes=None) -> str:
   """Evaluates a trained classification fold; returns the JSON path."""
   fold = int(fold)
   fold_dir = rundir.fold_dir(workdir, fold)
@@ -89,6 +89,7 @@ def evaluate_fold(config, workdir: str, fold: int, spec,
                               image_size=config.data.image_size),
                 definitions=task_metrics.DEFINITIONS)
   report.update(report_fn(out, spec, config, fold_dir, step))
+  report.update(notes or {})
   path = rundir.task_eval_path(workdir, fold, spec.task)
   if jax.process_index() == 0:
     report['provenance'] = report_provenance.block(config, builder)

@@ -28,13 +28,16 @@ class FoldModel:
   step: int | None
   fold: int
   protocol: str
+  selected: bool = False     # the released model selection's checkpoint.
 
 
 def load_fold_model(config, fold_dir_path: str) -> FoldModel:
   """The model, variables and graph of ``<workdir>/fold{k}``.
 
   The model section comes from the fold's saved config (the architecture the
-  checkpoint was trained with) when it has one, else from ``config``.
+  checkpoint was trained with) when it has one, else from ``config``. A fold
+  trained with ``train.selection='released'`` is read from its selected
+  checkpoint (lgpn_jax/train/selection.py), else the latest.
   """
   if not os.path.isdir(fold_dir_path):
     raise FileNotFoundError(f'no fold directory {fold_dir_path}: train the '
@@ -46,7 +49,11 @@ def load_fold_model(config, fold_dir_path: str) -> FoldModel:
   model_cfg = saved.model if saved is not None and 'model' in saved else config.model
   protocol = (saved.data.protocol if saved is not None and 'data' in saved
               else config.data.protocol)
-  variables, step = checkpoint.restore_for_inference(fold_dir_path)
+  train_cfg = saved.train if saved is not None and 'train' in saved else None
+  selected = (train_cfg is not None
+              and train_cfg.get('selection', 'last') == 'released')
+  variables, step = checkpoint.restore_for_inference(fold_dir_path,
+                                                     selected=selected)
   adj_path = rundir.adjacency_path(fold_dir_path)
   if os.path.exists(adj_path):
     adjacency = np.load(adj_path)
@@ -56,4 +63,5 @@ def load_fold_model(config, fold_dir_path: str) -> FoldModel:
                     adj_path, fold, tau)
     adjacency = graphs.fold_correlation_graph(fold, tau, protocol)
   return FoldModel(build_model(model_cfg), variables, adjacency,
-                   None if step is None else int(step), fold, protocol)
+                   None if step is None else int(step), fold, protocol,
+                   selected)

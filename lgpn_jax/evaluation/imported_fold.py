@@ -13,9 +13,18 @@ training would have left it, so eval.py and predict.py read it unchanged:
   checkpoints/0/    the ``model`` item ({'params', 'batch_stats'}) and a
                     ``train`` item holding only the step (0: no step was
                     trained here; there is no optimizer state to resume);
+                    ``checkpoints_selected/0/`` for a released-selection
+                    config (below);
   imported_weights.json  where the weights came from (path, size, SHA-256)
                     and the conversion report.
 The authors trained one model per fold; import each into its own fold.
+
+Their released script keeps the checkpoint with the lowest node loss on the
+fold's test GMs, so their weights are that selection: with
+``train.selection='released'`` (configs/released.py) the checkpoint goes
+where a fold keeps its selected model (``checkpoints_selected/``, with a
+``selection.json`` saying so), which evaluation reads and flags as
+optimistic, as for a fold trained with that selection here.
 """
 
 from __future__ import annotations
@@ -30,6 +39,11 @@ import numpy as np
 from lgpn_jax import checkpoint, files, rundir
 from lgpn_jax.models import convert, weight_files
 from lgpn_jax.red140 import folds, graphs
+
+SELECTED_WARNING = (
+    'imported weights of the authors\' released training, which selects its '
+    'model on the test fold (the lowest node loss on the held-out GMs): the '
+    'reported numbers are optimistic')
 
 
 def _sha256(path: str) -> str:
@@ -62,12 +76,17 @@ def write_fold(weights: str, workdir: str, config, fold: int | None = None, *,
   adjacency = graphs.fold_correlation_graph(fold, cfg.graph.tau,
                                             cfg.data.protocol)
   rundir.save_fold_files(fdir, cfg, adjacency)
-  mngr = checkpoint.manager(fdir, keep=1)
+  selected = cfg.train.get('selection', 'last') == 'released'
+  mngr = checkpoint.manager(fdir, keep=1, selected=selected)
   try:
     checkpoint.save(mngr, 0, variables, {'step': np.zeros((), np.int32)})
     mngr.wait_until_finished()
   finally:
     mngr.close()
+  if selected:
+    files.write_json(dict(history=[], selected_step=0, loss=None,
+                          warning=SELECTED_WARNING),
+                     rundir.selection_path(fdir))
   files.write_json(dict(
       weights=os.path.abspath(weights), bytes=os.path.getsize(weights),
       sha256=_sha256(weights), fold=fold, protocol=cfg.data.protocol,

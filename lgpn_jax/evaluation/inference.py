@@ -127,22 +127,6 @@ class Predictor:
             for key, value in out.items()}
 
 
-def _graph_rows(batch, valid, chosen: set, limit: int) -> list[int]:
-  """Rows whose learned graphs to keep: the first valid row of each GM not
-  chosen yet (any valid row without ``gm_index``), ``limit`` at most."""
-  gm = batch.get('gm_index')
-  rows = []
-  for i in np.flatnonzero(valid):
-    if len(rows) >= limit:
-      break
-    if gm is None:
-      rows.append(int(i))
-    elif gm[i] >= 0 and int(gm[i]) not in chosen:
-      chosen.add(int(gm[i]))
-      rows.append(int(i))
-  return rows
-
-
 def iterate(predictor: Predictor, batches: Iterable[Mapping[str, np.ndarray]]
             ) -> Iterator[dict]:
   """Per batch: the predictor's outputs and the batch's labels, mask=1 rows.
@@ -150,23 +134,17 @@ def iterate(predictor: Predictor, batches: Iterable[Mapping[str, np.ndarray]]
   Yields dicts with the Predictor's keys plus ``META_KEYS`` (those present in
   the batch). Batches without a ``mask`` count every row; batches that are
   all padding are skipped without running the model. The learned graphs
-  (with ``mask_rows > 0``) are those of the first image of each GM (real
-  images have none), ``mask_rows`` GMs in all, with their ``graph_gm_index``.
+  (with ``mask_rows > 0``) are those of the first ``mask_rows`` mask=1 rows:
+  one per row whenever ``mask_rows`` is at least the batch size.
   """
-  chosen: set[int] = set()
-  kept = 0
   for batch in batches:
     n = len(batch['image'])
     valid = np.asarray(batch.get('mask', np.ones(n)), np.float32) > 0
     if not valid.any():
       continue
-    graph_rows = _graph_rows(batch, valid, chosen,
-                             predictor.mask_rows - kept)
-    kept += len(graph_rows)
-    out = predictor(batch['image'], mask_index=graph_rows)
+    out = predictor(batch['image'],
+                    mask_index=np.flatnonzero(valid)[:predictor.mask_rows])
     rows = {k: (v if k in GRAPH_KEYS else v[valid]) for k, v in out.items()}
-    if graph_rows and 'gm_index' in batch:
-      rows['graph_gm_index'] = np.asarray(batch['gm_index'])[graph_rows]
     for k in META_KEYS:
       if k in batch:
         rows[k] = np.asarray(batch[k])[valid]

@@ -2,7 +2,8 @@
 
 Node classification (the released evaluation, made exact):
   * each of the 55 nodes is scored on its own: the prediction is
-    ``P(node = 1) >= 0.5`` (the 2-way argmax; a tie at 0.5 counts as 1);
+    ``P(node = 1) > 0.5`` (``schema.node_decision``: a tie at 0.5 is 0, as
+    the authors' 2-way argmax);
   * per node, F1 is macro-averaged over the two classes {0, 1} and accuracy is
     the fraction of images whose node is right;
   * a group's F1 / accuracy is the plain mean over its nodes (loss nodes 0-9,
@@ -62,7 +63,8 @@ class NodeCounts:
 
   @classmethod
   def from_predictions(cls, probabilities, labels, weight=None) -> 'NodeCounts':
-    """Counts of predictions ``probabilities >= 0.5`` vs {0,1} ``labels``.
+    """Counts of predictions ``schema.node_decision(probabilities)`` vs {0,1}
+    ``labels``.
 
     probabilities, labels: [B, N]; weight: [B] (default 1), e.g.
     ``mask * is_generated``.
@@ -75,7 +77,7 @@ class NodeCounts:
     w = np.ones(p.shape[0]) if weight is None else np.asarray(weight, np.float64)
     if w.shape != (p.shape[0],):
       raise ValueError(f'weight must be [{p.shape[0]}], got {w.shape}')
-    pred = p >= 0.5
+    pred = schema.node_decision(p)
     true = y >= 0.5
     w = w[:, None]
     return cls(tp=np.sum(w * (pred & true), 0), fp=np.sum(w * (pred & ~true), 0),

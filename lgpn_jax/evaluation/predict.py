@@ -13,17 +13,20 @@ same report as text and can write it as JSON or CSV (``--out``).
 
 The fold decides the model and the input size: both come from the fold's
 saved ``config.json`` (the architecture and image size its checkpoint was
-trained with). A ``config`` given as well must agree on every ``model``
-field and on ``DEFINING`` (image size, data set, protocol, tau); a
-disagreement is an error that names each field with both values (folds
-without ``config.json`` use ``config``).
+trained with). A ``config`` given as well must agree with it on every field
+that defines the fold (``lgpn_jax/fold_identity.py``: model, image size,
+data, graph, ...); a disagreement is an error that names each field with both
+values (folds without ``config.json`` use ``config``).
 
 Images are read exactly as training reads them: the file's bytes go through
-the data builder's check and conversion (``input_pipeline.image_files.load``:
+the data builder's reading, check and conversion
+(``input_pipeline.image_files``: regular files up to the build's size limit;
 16-bit, palette, alpha, CMYK, WebP, BMP, TIFF ... -> 8-bit RGB; decompression
-bombs refused) and then the training pipeline's decoder
-(``input_pipeline.pipeline.decode_image``: bilinear resize with antialiasing
-to the fold's size, skipped at that size, scaled to [-1, 1]). A folder is
+bombs refused), the build's resize where the fold's data set stores images
+resized (``input_pipeline.resize.encoded_at``, RED140's ``store_size``), and
+then the training pipeline's decoder (``input_pipeline.pipeline.
+decode_image``: bilinear resize with antialiasing to the fold's size, skipped
+at that size, scaled to [-1, 1]). A folder is
 read without recursion; files with an extension Pillow opens are images, so
 a folder accepts what a build accepts. An unreadable file is reported and
 the others are still predicted.
@@ -38,7 +41,7 @@ from typing import Sequence, TextIO
 import jax
 import numpy as np
 
-from lgpn_jax import files, rundir
+from lgpn_jax import data, files, fold_identity, rundir
 from lgpn_jax.evaluation import inference, predict_report
 from lgpn_jax.evaluation.fold_model import FoldModel, load_fold_model
 from lgpn_jax.evaluation.parsing import regression
@@ -77,48 +80,33 @@ def list_images(path: str) -> tuple[list[str], list[str]]:
   return [path], []
 
 
-def read_image(path: str, image_size: int) -> np.ndarray:
-  """[S, S, 3] float32 in [-1, 1], as training reads a built image."""
-  from input_pipeline import image_files, pipeline
-  if not os.path.isfile(path):
-    raise ImageError('not a regular file')
+def read_image(path: str, image_size: int, store_size: int = 0) -> np.ndarray:
+  """[S, S, 3] float32 in [-1, 1], as training reads the image: the build's
+  check and conversion, the build's resize to ``store_size`` (RED140 builds
+  store images at the training size; 0: stored as found), then the read
+  path's decoding and resize. A symbolic link given here is followed (a
+  build follows none: it walks folders; here the user names the file)."""
+  import input_pipeline
+  from input_pipeline import image_files, pipeline, resize
   try:
-    with open(path, 'rb') as f:
-      data = f.read()
-    image = image_files.load(data)
-  except (OSError, image_files.UnreadableImage) as e:
+    raw = image_files.read_file(os.path.realpath(path),
+                                input_pipeline.MAX_FILE_MB << 20)
+    encoded = image_files.load(raw).data
+    if store_size:
+      encoded = resize.encoded_at(encoded, int(store_size))
+  except image_files.UnreadableImage as e:
     raise ImageError(str(e)) from None
-  return np.asarray(pipeline.decode_image(image.data, int(image_size)),
+  except OSError as e:                     # e.g. a directory.
+    raise ImageError(f'cannot read: {e.strerror or e}') from None
+  return np.asarray(pipeline.decode_image(encoded, int(image_size)),
                     np.float32)
 
 
 # ------------------------------------------------------------------ the fold
-# What makes a fold's predictions: its model, input size, data set, fold
-# protocol and graph threshold (the protocol also sets the training GMs
-# whose range clips the regressed values).
-DEFINING = ('data.image_size', 'data.dataset', 'data.protocol', 'graph.tau')
-
-
-def config_mismatches(saved, given) -> list[str]:
-  """'config.<field>: the fold has A, the command line B' for each field of
-  ``DEFINING`` and ``model`` where the two configs differ."""
-  def norm(v):
-    return tuple(norm(x) for x in v) if isinstance(v, (list, tuple)) else v
-
-  def get(config, name):
-    section, field = name.split('.')
-    return config[section].get(field) if section in config else None
-
-  pairs = [(name, get(saved, name), get(given, name)) for name in DEFINING]
-  for k in sorted(set(saved.model) | set(given.model)):
-    pairs.append((f'model.{k}', saved.model.get(k), given.model.get(k)))
-  return [f'config.{name}: the fold has {a!r}, the command line {b!r}'
-          for name, a, b in pairs if norm(a) != norm(b)]
-
-
 def fold_config(fold_dir: str, config=None):
-  """The config to predict with: the fold's saved one (checked against
-  ``config`` when both exist), else ``config``."""
+  """The config to predict with: the fold's saved one (``config``, when
+  given, must agree with it on every field that defines the fold:
+  ``lgpn_jax/fold_identity.py``), else ``config``."""
   if not os.path.isdir(fold_dir):
     raise FileNotFoundError(f'no fold directory {fold_dir}: train the fold '
                             'first (train.py), or make one from weights '
@@ -130,13 +118,24 @@ def fold_config(fold_dir: str, config=None):
     return config
   saved = rundir.load_fold_config(fold_dir)
   if config is not None:
-    bad = config_mismatches(saved, config)
-    if bad:
-      raise ValueError(
-          'the config disagrees with the fold it would predict with '
-          f'({os.path.join(fold_dir, rundir.CONFIG_JSON)}): ' + '; '.join(bad)
-          + '. Leave out --config to use the fold\'s own config.')
+    given = config.copy_and_resolve_references()
+    with given.unlocked():
+      given.fold = rundir.fold_of(fold_dir, saved.get('fold'))
+    diffs = fold_identity.differences(saved, given)
+    if diffs:
+      raise fold_identity.FoldMismatch(
+          f'the config disagrees with the fold it would predict with '
+          f'({os.path.join(fold_dir, rundir.CONFIG_JSON)}): '
+          f'{fold_identity.describe(diffs)}. Leave out --config to use the '
+          'fold\'s own config.')
   return saved
+
+
+def stored_size(config) -> int:
+  """The side the fold's data set stores its images at (0: as found)."""
+  if 'store_size' not in config.data:
+    return 0                # saved before builds stored resized images.
+  return int(data.build_options(config.data).get('store_size') or 0)
 
 
 def load_regression(fold_dir: str, step: int | None):
@@ -182,6 +181,7 @@ def predict(workdir: str, images: str | Sequence[str], *,
                                   state.adjacency,
                                   devices=jax.local_devices()[:1])
   size = int(cfg.data.image_size)
+  store = stored_size(cfg)
   report = dict(fold=state.fold, fold_dir=fdir, checkpoint_step=state.step,
                 image_size=size, protocol=state.protocol,
                 threshold=predict_report.THRESHOLD,
@@ -191,7 +191,7 @@ def predict(workdir: str, images: str | Sequence[str], *,
     names, batch = [], []
     for path in paths[start:start + batch_size]:
       try:
-        batch.append(read_image(path, size))
+        batch.append(read_image(path, size, store))
         names.append(path)
       except ImageError as e:
         report['errors'].append(dict(path=path, reason=str(e)))

@@ -68,24 +68,30 @@ def artifact_loss(real_fake_logits, is_generated):
       real_fake_logits, is_generated.astype(jnp.int32))
 
 
-def targets_for(pool_sizes, num_nodes: int = 55):
+def targets_for(pool_sizes, num_nodes: int = 55, matching: str = 'hard'):
   """The fixed hierarchy targets for a model's pooling path (numpy)."""
   sizes = (num_nodes, *pool_sizes, *tuple(pool_sizes)[-2::-1], num_nodes)
-  return graphs.transition_targets(sizes) if pool_sizes else []
+  return graphs.transition_targets(sizes, matching) if pool_sizes else []
 
 
-def model_targets(model_cfg):
-  """The fixed matching targets of a model config ([] without pooling)."""
+def model_targets(model_cfg, loss_cfg):
+  """The fixed matching targets of a config ([] without pooling);
+  ``loss.hierarchy_targets`` says 'hard' or 'soft' (graphs.transition_targets)."""
   if model_cfg.head != 'gcn_refinement':
     return []
-  return targets_for(tuple(model_cfg.pool_sizes), model_cfg.num_nodes)
+  return targets_for(tuple(model_cfg.pool_sizes), model_cfg.num_nodes,
+                     loss_cfg.get('hierarchy_targets', 'hard'))
 
 
-def loss_terms(outputs: Mapping, batch: Mapping, targets) -> dict:
+def loss_terms(outputs: Mapping, batch: Mapping, targets,
+               hierarchy_on_real: bool = True) -> dict:
   """Per-image values and weights of every term: {name: (value [B], weight [B])}.
 
   ``batch`` needs 'label' [B, N] and 'is_generated' [B]; an optional 'mask'
   [B] (0 for padding) zeroes every term of padded examples.
+  ``hierarchy_on_real=False`` weighs the hierarchy and correlation terms by
+  generated images only (the paper's loss has the graph terms 0 for real
+  images); True applies them to every image (the released code).
   """
   is_gen = batch['is_generated']
   valid = batch.get('mask', jnp.ones(is_gen.shape, jnp.float32))
@@ -95,10 +101,11 @@ def loss_terms(outputs: Mapping, batch: Mapping, targets) -> dict:
   if outputs['matchings']:
     match_t = [jnp.asarray(m) for m, _ in targets]
     corr_t = [jnp.asarray(c) for _, c in targets]
-    terms['hierarchy'] = (hierarchy_loss(outputs['matchings'], match_t) * valid,
-                          valid)
+    graph_w = valid if hierarchy_on_real else weight * valid
+    terms['hierarchy'] = (
+        hierarchy_loss(outputs['matchings'], match_t) * graph_w, graph_w)
     terms['correlation'] = (
-        correlation_loss(outputs['correlations'], corr_t) * valid, valid)
+        correlation_loss(outputs['correlations'], corr_t) * graph_w, graph_w)
   terms['artifact'] = (
       artifact_loss(outputs['real_fake_logits'], is_gen) * valid, valid)
   return terms
@@ -127,7 +134,8 @@ def config_weights(loss_cfg) -> dict[str, float]:
 
 def total_loss(outputs, batch, targets, loss_cfg):
   """Single-device total loss and its terms (the train step sums across devices)."""
-  terms = loss_terms(outputs, batch, targets)
+  terms = loss_terms(outputs, batch, targets,
+                     loss_cfg.get('hierarchy_on_real', True))
   sums = {k: jnp.sum(v) for k, (v, _) in terms.items()}
   counts = {k: jnp.sum(w) for k, (_, w) in terms.items()}
   return combine(sums, counts, config_weights(loss_cfg))

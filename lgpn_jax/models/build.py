@@ -57,7 +57,9 @@ def build_head(cfg: Mapping[str, Any]) -> nn.Module:
         attention=cfg.attention, empty_rows=cfg.empty_rows,
         dropout=cfg.gcn_dropout, corr_scale=cfg.corr_scale,
         edge_threshold=cfg.edge_threshold,
-        pooled_nonedge_value=cfg.pooled_nonedge_value)
+        pooled_nonedge_value=cfg.pooled_nonedge_value,
+        edge_gradient=cfg.get('edge_gradient', 'none'),
+        corr_surrogate_scale=cfg.get('corr_surrogate_scale', 1.0))
   if cfg.head in ('stacked_gcn', 'att_gcn'):
     return graph_heads.StackedGCNHead(layers=cfg.stacked_layers,
                                       attention=cfg.head == 'att_gcn',

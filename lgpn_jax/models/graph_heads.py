@@ -44,7 +44,10 @@ class GCNBlock(nn.Module):
   @nn.compact
   def __call__(self, h, adj, mask, attention, train: bool):
     if attention is not None:
-      adj = graph_ops.edge_attention(h, attention, mask, self.empty_rows)
+      # The attention replaces the adjacency; a gradient the adjacency
+      # carries (straight-through pooled edges) flows on through it.
+      adj = graph_ops.carry_gradient(
+          graph_ops.edge_attention(h, attention, mask, self.empty_rows), adj)
     for l in range(self.layers):
       d = h.shape[-1]
       w = self.param(f'w{l}', nn.initializers.lecun_normal(), (d, d))
@@ -72,6 +75,8 @@ class RefinementHead(nn.Module):
   corr_scale: float = 1000.0
   edge_threshold: float = 0.1
   pooled_nonedge_value: float = 0.0
+  edge_gradient: str = 'none'       # | 'straight_through' (graph_ops.pool).
+  corr_surrogate_scale: float = 1.0
 
   @nn.compact
   def __call__(self, h, adjacency, train: bool) -> GraphOutput:
@@ -90,11 +95,18 @@ class RefinementHead(nn.Module):
     levels, matchings, correlations, masks = [], [], [], []
     for t, n_out in enumerate(sizes[1:]):
       match = nn.Dense(n_out, name=f'match_{t}')(h)
-      corr = nn.Dense(n_out, name=f'corr_{t}')(h)
-      h, mask, s, c = graph_ops.pool(h, adj, match, corr,
-                                     scale=self.corr_scale,
-                                     threshold=self.edge_threshold)
-      adj = jnp.where(mask, 1.0, self.pooled_nonedge_value)
+      # The straight-through edge gradient is a surrogate: it trains the
+      # correlation layer, not the node features it reads.
+      corr = nn.Dense(n_out, name=f'corr_{t}')(
+          jax.lax.stop_gradient(h) if self.edge_gradient == 'straight_through'
+          else h)
+      h, edges, s, c = graph_ops.pool(
+          h, adj, match, corr, scale=self.corr_scale,
+          threshold=self.edge_threshold, edge_gradient=self.edge_gradient,
+          surrogate_scale=self.corr_surrogate_scale)
+      mask = edges > 0.5
+      adj = (jnp.where(mask, 1.0, self.pooled_nonedge_value)
+             + graph_ops.straight_through(edges))
       h = block(t + 1, h, adj, mask)
       levels.append(h)
       matchings.append(s)

@@ -66,23 +66,42 @@ def level_sizes() -> tuple[int, ...]:
   return (schema.NUM_NODES,) + tuple(membership(l).shape[0] for l in range(2))
 
 
-def transition_targets(sizes: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+MATCHING_TARGETS = ('hard', 'soft')
+
+
+def _row_softmax(x: np.ndarray) -> np.ndarray:
+  e = np.exp(x - x.max(axis=1, keepdims=True))
+  return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def transition_targets(sizes: tuple[int, ...], matching: str = 'hard'
+                       ) -> list[tuple[np.ndarray, np.ndarray]]:
   """Fixed targets for each pooling/unpooling step along a path of level sizes.
 
   ``sizes`` is the path of graph sizes, e.g. (55, 18, 3, 18, 55) for the
   paper's two levels or (55, 18, 55) for the released code. For each step from
   n_in to n_out nodes this returns ``(matching, correlation)``, both
-  [n_out, n_in] like the model's matrices:
+  [n_out, n_in] like the model's matrices. With ``matching='hard'``:
     * pooling (child -> parent): matching = membership / number of children
       (each supernode is the mean of its children), correlation = membership;
     * unpooling (parent -> child): matching = correlation = membership^T
       (each child copies its parent).
+  ``matching='soft'`` is the authors' training script: the matching target
+  is the softmax of the 0/1 membership along n_in (pooling: over the
+  children, e.g. 0.0439 for each of a category's 4 members and 0.0162
+  otherwise; unpooling: over the parents, 0.1379 / 0.0507 at 18 parents);
+  correlation targets stay the 0/1 membership.
   """
+  if matching not in MATCHING_TARGETS:
+    raise ValueError(f'hierarchy targets must be one of {MATCHING_TARGETS}, '
+                     f'got {matching!r}')
   by_size = {}
   for level in range(2):
     m = membership(level)
-    by_size[(m.shape[1], m.shape[0])] = (m / m.sum(1, keepdims=True), m)
-    by_size[(m.shape[0], m.shape[1])] = (m.T, m.T)
+    pool = m / m.sum(1, keepdims=True) if matching == 'hard' else _row_softmax(m)
+    unpool = m.T if matching == 'hard' else _row_softmax(m.T)
+    by_size[(m.shape[1], m.shape[0])] = (pool, m)
+    by_size[(m.shape[0], m.shape[1])] = (unpool, m.T)
   out = []
   for n_in, n_out in zip(sizes[:-1], sizes[1:]):
     if (n_in, n_out) not in by_size:

@@ -181,6 +181,16 @@ class Prediction:
   regressed: float | None = None
 
 
+def node_decision(probabilities):
+  """The predicted value of each node: ``P(node = 1) > 0.5``.
+
+  A tie (exactly 0.5) predicts 0, as the authors' 2-way argmax does (argmax
+  returns the first index of a tie); the sigmoid classifier follows the same
+  rule. Works on numpy arrays and scalars.
+  """
+  return np.asarray(probabilities) > 0.5
+
+
 def _hyperparameter_groups() -> list[tuple[str, str, list[Node]]]:
   groups: dict[str, list[Node]] = {}
   for n in nodes():
@@ -205,7 +215,7 @@ def decode(probabilities: Sequence[float],
   for key, family, group in _hyperparameter_groups():
     probs = tuple(float(p[n.index]) for n in group)
     if len(group) == 1:  # binary: loss term or flag.
-      used = probs[0] >= 0.5
+      used = bool(node_decision(probs[0]))
       out.append(Prediction(key, family, 'used' if used else 'not used',
                             probs[0] if used else 1 - probs[0], probs))
       continue
@@ -217,8 +227,9 @@ def decode(probabilities: Sequence[float],
       reg = (regressed or {}).get(node.source_column)
       out.append(Prediction(key, family, value, probs[best], probs, reg))
     else:
-      value = node.name.rsplit('/', 1)[1] if probs[best] >= 0.5 else 'other'
-      prob = probs[best] if probs[best] >= 0.5 else 1 - probs[best]
+      chosen = bool(node_decision(probs[best]))
+      value = node.name.rsplit('/', 1)[1] if chosen else 'other'
+      prob = probs[best] if chosen else 1 - probs[best]
       out.append(Prediction(key, family, value, prob, probs))
   return out
 

@@ -16,6 +16,7 @@ import flax.linen as nn
 import ml_collections
 import numpy as np
 
+from lgpn_jax.models import pretrained, weight_files
 from lgpn_jax.red140 import graphs
 
 
@@ -39,6 +40,18 @@ class Task:
   def build_model(self, model_cfg) -> nn.Module:
     raise NotImplementedError
 
+  def pretrained(self, variables: Mapping) -> tuple[Mapping, str | None]:
+    """``variables`` with the backbone's ResNet part loaded from
+    ``model.init_from`` (a torchvision ResNet-50 file the user supplies), and
+    the load report's text (None when ``init_from`` is empty)."""
+    path = self.config.model.get('init_from', '')
+    if not path:
+      return variables, None
+    state_dict = weight_files.read_state_dict(path)
+    variables, report = pretrained.load_pretrained(
+        variables, state_dict, self.config.model.backbone)
+    return variables, f'model.init_from={path}\n{report.summary()}'
+
   def adjacency(self) -> np.ndarray:
     """The fold's correlation graph (training GMs only, ``graph.tau``)."""
     c = self.config
@@ -57,17 +70,37 @@ class Task:
     """(sums, counts) of the accuracies logged during training."""
     raise NotImplementedError
 
+  def skip_term(self, skip_all_real_batches: bool) -> str | None:
+    """The loss term whose zero weight makes a batch skipped (None: never)."""
+    if skip_all_real_batches:
+      raise ValueError(f'train.skip_all_real_batches is not defined for the '
+                       f'{self.name} task')
+    return None
+
   # ------------------------------------------------------------------ data
   def train_batches(self, builder, seed: int) -> Iterator[dict]:
     """This host's share of the global training batches (infinite), each a
     dict of numpy arrays with ``batch_keys``."""
     raise NotImplementedError
 
+  def num_train_examples(self, builder) -> int:
+    """Training images of the fold (an epoch is this // batch_size steps)."""
+    raise ValueError(f'epoch-based train settings are not defined for the '
+                     f'{self.name} task: give train.num_steps')
+
   # ------------------------------------------------------------ evaluation
   def evaluate(self, workdir: str, fold: int, *, builder: Any = None,
-               num_images: int | None = None) -> str:
-    """Evaluates ``<workdir>/fold<fold>``; returns the JSON path."""
+               num_images: int | None = None,
+               notes: Mapping | None = None) -> str:
+    """Evaluates ``<workdir>/fold<fold>``; returns the JSON path. ``notes``
+    are added to the JSON as they are."""
     raise NotImplementedError
+
+  def selection_loss(self, variables, builder) -> float:
+    """The released model selection's score of ``variables`` (lower is
+    better)."""
+    raise ValueError(f"train.selection='released' is not defined for the "
+                     f'{self.name} task')
 
   def evaluate_trained(self, workdir: str, fold: int) -> str:
     """What training runs at its end (default: ``evaluate``)."""

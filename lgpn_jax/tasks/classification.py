@@ -164,10 +164,12 @@ class Classification(base.Task):
     for batch in it:
       yield base.select(batch, self.batch_keys)
 
-  def evaluate(self, workdir, fold, *, builder=None, num_images=None):
+  def evaluate(self, workdir, fold, *, builder=None, num_images=None,
+               notes=None):
     del num_images   # one image per prediction.
     return evaluation.evaluate_fold(self.config, workdir, fold, self.spec,
-                                    self._report, builder=builder)
+                                    self._report, builder=builder,
+                                    notes=notes)
 
   def summary(self, report):
     return self._summary(report)

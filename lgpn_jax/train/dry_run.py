@@ -11,8 +11,9 @@ The text has four parts:
     nothing is compiled or allocated;
   * the data set's splits with their sizes, and the fold's training and test
     splits (RED140's leave-one-set-out folds, which model parsing uses);
-  * the devices, the global and per-device batch, the steps and the epochs
-    they make of the fold's training split.
+  * the devices, the global and per-device batch, the steps (epoch-based
+    settings resolved as training resolves them, ``resolve.py``) and the
+    epochs they make of the fold's training split.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import jax.numpy as jnp
 
 from lgpn_jax import data
 from lgpn_jax.perf import roofline
+from lgpn_jax.train import resolve
 
 
 def _group(name_stack: str) -> str:
@@ -80,11 +82,13 @@ def describe(config, task, builder) -> str:
             f'fold {c.fold} ({c.data.protocol} protocol): train '
             f'{"+".join(train)} = {train_n:,d} images; test {"+".join(test)} '
             f'= {sum(sizes[s] for s in test):,d} images']
+  steps = resolve.resolve_steps(
+      config, train_n if resolve.uses_epochs(t) else None).train.num_steps
   devices = jax.devices()
   lines += ['', f'== devices: {len(devices)} x {devices[0].device_kind} '
             f'({devices[0].platform}) on {jax.process_count()} process(es)',
             f'batch {t.batch_size} global, {t.batch_size // len(devices)} per '
-            f'device; {t.num_steps:,d} steps = '
-            f'{t.num_steps * t.batch_size / max(train_n, 1):.1f} epochs of '
-            'the fold\'s training split; nothing was trained (--dry_run)']
+            f'device; {steps:,d} steps = '
+            f'{steps * t.batch_size / max(train_n, 1):.1f} epochs of the '
+            'fold\'s training split; nothing was trained (--dry_run)']
   return '\n'.join(lines)

@@ -47,7 +47,10 @@ class MetricWriter:
   """Writes {name: number} dicts at a step to jsonl and TensorBoard."""
 
   def __init__(self, fold_dir: str, enabled: bool = True,
-               tensorboard: bool = True):
+               tensorboard: bool = True, resume_step: int | None = None):
+    """``resume_step``: the step a resumed run starts from; rows logged after
+    it by an interrupted run (they will be logged again) are dropped from
+    metrics.jsonl and TensorBoard, so each step has one row."""
     self.enabled = enabled
     self._jsonl = None
     self._tb = None
@@ -55,9 +58,15 @@ class MetricWriter:
       return
     os.makedirs(fold_dir, exist_ok=True)
     self.path = rundir.metrics_path(fold_dir)
+    if resume_step is not None and os.path.exists(self.path):
+      keep = [r for r in read_metrics(fold_dir) if r['step'] <= resume_step]
+      files.write_text(''.join(json.dumps(r) + '\n' for r in keep),
+                       self.path)
     self._jsonl = open(self.path, 'a')
     if tensorboard:
-      self._tb = _summary_writer(fold_dir, 'train')
+      self._tb = _summary_writer(
+          fold_dir, 'train',
+          purge_step=None if resume_step is None else resume_step + 1)
 
   def write(self, step: int, scalars: Mapping[str, float | int | str]):
     if not self.enabled:
@@ -80,12 +89,12 @@ class MetricWriter:
       self._tb = None
 
 
-def _summary_writer(fold_dir: str, kind: str):
+def _summary_writer(fold_dir: str, kind: str, purge_step: int | None = None):
   """A tensorboardX writer whose event file is named for ``kind`` and this
   process (event files are named by the second they open in: two writers
   opened in the same second would otherwise write the same file)."""
   from tensorboardX import SummaryWriter
-  return SummaryWriter(rundir.tensorboard_dir(fold_dir),
+  return SummaryWriter(rundir.tensorboard_dir(fold_dir), purge_step=purge_step,
                        filename_suffix=f'.{kind}.{os.getpid()}')
 
 

@@ -40,12 +40,17 @@ def global_norm(tree):
 def make_step(model, tx: optax.GradientTransformation,
               schedule: optax.Schedule, adjacency,
               loss_terms: Callable, weights: Mapping[str, float],
-              accuracy_terms: Callable, axis_name: str = AXIS) -> Callable:
+              accuracy_terms: Callable, axis_name: str = AXIS,
+              skip_if_empty: str | None = None) -> Callable:
   """The per-device step shared by every task.
 
   ``loss_terms(outputs, batch)`` -> {name: (per-image value, weight)};
   ``weights`` weighs the terms' means; ``accuracy_terms(outputs, batch)`` ->
-  (sums, counts) of the logged accuracies.
+  (sums, counts) of the logged accuracies. ``skip_if_empty``: the name of a
+  term whose global weight 0 (e.g. 'node' on a batch of real images only)
+  makes the step a no-op for the parameters, BatchNorm statistics and
+  optimizer (the released script skips such batches); the step counter
+  still advances (it is the data position) and the metric ``skipped`` is 1.
   """
   adjacency = np.asarray(adjacency, np.float32)
 
@@ -64,15 +69,24 @@ def make_step(model, tx: optax.GradientTransformation,
       counts = {k: lax.psum(lax.stop_gradient(jnp.sum(w)), axis_name)
                 for k, (_, w) in terms.items()}
       share, means = combine(sums, counts, weights)
-      return share, (means, mutated.get('batch_stats', {}), outputs)
+      return share, (means, mutated.get('batch_stats', {}), outputs, counts)
 
     grad_fn = jax.value_and_grad(local_loss, has_aux=True)
-    (share, (means, batch_stats, outputs)), grads = grad_fn(state.params)
+    (share, (means, batch_stats, outputs, counts)), grads = grad_fn(
+        state.params)
     grads = lax.psum(grads, axis_name)
     loss = lax.psum(share, axis_name)
     means = lax.psum(means, axis_name)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
+    skipped = jnp.zeros((), bool)
+    if skip_if_empty is not None:
+      skipped = counts[skip_if_empty] == 0     # (already summed globally.)
+      keep = lambda old, new: jax.tree.map(   # noqa: E731
+          lambda o, n: jnp.where(skipped, o, n), old, new)
+      params = keep(state.params, params)
+      opt_state = keep(state.opt_state, opt_state)
+      batch_stats = keep(state.batch_stats, batch_stats)
 
     acc_sums, acc_counts = lax.psum(accuracy_terms(outputs, batch), axis_name)
     grad_norm = global_norm(grads)
@@ -82,6 +96,7 @@ def make_step(model, tx: optax.GradientTransformation,
     metrics = dict(loss=loss, grad_norm=grad_norm, param_norm=param_norm,
                    learning_rate=schedule(state.step),
                    finite=finite.astype(jnp.float32),
+                   skipped=skipped.astype(jnp.float32),
                    **{f'loss_{k}': v for k, v in means.items()},
                    **{k: acc_sums[k] / jnp.maximum(acc_counts[k], 1.0)
                       for k in acc_sums})

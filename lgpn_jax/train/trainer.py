@@ -5,7 +5,9 @@ stream) data-parallel over every device of every host. ``lgpn_jax/run.py``
 composes this with the evaluation of the trained fold.
 
 Fold directory (layout in ``lgpn_jax/rundir.py``):
-  config.json        the full config of the (latest) run
+  config.json        the full config of the fold's first run (what defines
+                     the fold: a later run whose config disagrees on it
+                     stops, lgpn_jax/fold_identity.py)
   adjacency.npy      [55, 55] float32 correlation graph of the fold's training
                      GMs (tau = config.graph.tau): evaluation uses exactly it
   checkpoints/<step>/ orbax; items ``model`` ({'params', 'batch_stats'}) and
@@ -59,12 +61,20 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from lgpn_jax import checkpoint, data, mesh as mesh_lib, rundir
+from lgpn_jax import checkpoint, data, files, fold_identity
+from lgpn_jax import mesh as mesh_lib, rundir
 from lgpn_jax.perf import flops as flops_lib
-from lgpn_jax.train import metric_writer, optim, parallel, state as state_lib
+from lgpn_jax.train import metric_writer, optim, parallel, preemption, resolve
+from lgpn_jax.train import selection, state as state_lib
 from lgpn_jax.train import step as step_lib
 
 RESUME_MODES = ('skip', 'reseed')
+# config.train fields that change the compiled step (optimizer and step).
+OPTIMIZER_FIELDS = ('learning_rate', 'schedule', 'lr_decay_rate',
+                    'lr_decay_steps', 'warmup_steps', 'lr_boundaries',
+                    'lr_scales', 'reset_optimizer_at_boundaries',
+                    'weight_decay', 'weight_decay_mode', 'b1', 'b2',
+                    'grad_clip_norm', 'skip_all_real_batches')
 FLOPS_NOTE = ('batch-1 inference forward, 2 FLOPs per multiply-add: '
               'forward_matmul_flops_per_image counts convolutions and matmuls '
               '(the reference counter\'s rule, see lgpn_jax/perf/flops.py); '
@@ -79,6 +89,7 @@ class TrainResult:
   step: int
   last_metrics: dict               # the last logged row ({} if none).
   eval_path: str | None = None     # eval JSON, if evaluated.
+  preempted: bool = False          # stopped by SIGTERM at ``step``, saved.
 
 
 def is_main_process() -> bool:
@@ -105,9 +116,12 @@ def check_config(config: ml_collections.ConfigDict, num_devices: int,
     raise ValueError(f'train.batch_size={t.batch_size} must be a multiple of '
                      f'the {num_devices} devices (every device gets the same '
                      'share)')
-  for name in ('num_steps', 'log_every', 'checkpoint_every'):
+  for name in ('log_every', 'checkpoint_every'):
     if t[name] < 1:
       raise ValueError(f'train.{name} must be >= 1, got {t[name]}')
+  if t.get('num_epochs', 0) < 1 and t.num_steps < 1:
+    raise ValueError(f'train.num_steps must be >= 1 (or train.num_epochs), '
+                     f'got {t.num_steps}')
   if t.keep_checkpoints < 1:
     raise ValueError('train.keep_checkpoints must be >= 1')
   task.check()
@@ -135,10 +149,7 @@ def _program_key(config, mesh, adjacency, task) -> str:
   t = config.train
   parts = dict(model=config.model.to_dict(), loss=config.loss.to_dict(),
                image_size=config.data.image_size,
-               optim={k: t[k] for k in ('learning_rate', 'lr_decay_rate',
-                                        'lr_decay_steps', 'warmup_steps',
-                                        'weight_decay', 'b1', 'b2',
-                                        'grad_clip_norm')},
+               optim={k: t.get(k) for k in OPTIMIZER_FIELDS},
                parallel=t.parallel, **task.program_key(),
                devices=[d.id for d in mesh.devices.flat],
                adjacency=hashlib.sha1(np.ascontiguousarray(
@@ -152,8 +163,11 @@ _PROGRAMS: dict[str, _Program] = {}   # compiled programs of this process.
 def _make_program(config, mesh, adjacency, task) -> _Program:
   tx, schedule = optim.make_optimizer(config.train)
   model = task.build_model(training_model_config(config))
-  step = step_lib.make_step(model, tx, schedule, adjacency, task.loss_terms,
-                            task.loss_weights, task.accuracy_terms)
+  step = step_lib.make_step(
+      model, tx, schedule, adjacency, task.loss_terms, task.loss_weights,
+      task.accuracy_terms,
+      skip_if_empty=task.skip_term(config.train.get('skip_all_real_batches',
+                                                    False)))
   runner = parallel.DataParallel(step, mesh, config.train.parallel)
   init = jax.jit(state_lib.init_fn(model, tx, config.data.image_size),
                  static_argnums=0, out_shardings=mesh_lib.replicated(mesh))
@@ -229,25 +243,31 @@ def _mean_rows(rows: list[dict]) -> dict:
 
 def train(config, fold_dir: str, task) -> TrainResult:
   """Trains (or resumes) one fold into ``fold_dir``; see the module doc."""
-  t = config.train
   mesh = mesh_lib.make_mesh()
   check_config(config, mesh.size, task)
   adjacency = task.adjacency()
-  if is_main_process():
-    rundir.save_fold_files(fold_dir, config, adjacency)
+  fold_identity.check(config, fold_dir, action='train')
+  if is_main_process() and not rundir.has_config(fold_dir):
+    rundir.save_fold_files(fold_dir, config, adjacency)   # the first run.
+  config = resolve.resolve_steps(
+      config, task.num_train_examples(data.builder(config))
+      if resolve.uses_epochs(config.train) else None)
+  t = config.train
   prog = build_program(config, mesh, adjacency, task)
   mngr = checkpoint.manager(fold_dir, keep=t.keep_checkpoints)
-  writer = metric_writer.MetricWriter(fold_dir, enabled=is_main_process())
+  writer = metric_writer.MetricWriter(fold_dir, enabled=is_main_process(),
+                                      resume_step=_or(mngr.latest_step(), -1))
   prefix = f'fold{config.fold}'
   try:
     state = state_lib.restore_checkpoint(mngr, prog.abstract)
     if state is None:
       state = prog.init(int(config.seed), mesh_lib.replicate(adjacency, mesh))
+      state = _pretrained(state, task, prog, mesh, fold_dir)
       start = 0
     else:
       start = int(mesh_lib.host_value(state.step))
       print_main(f'{prefix}: resumed from checkpoint step {start} in '
-             f'{rundir.checkpoint_dir(fold_dir)}')
+                 f'{rundir.checkpoint_dir(fold_dir)}')
     if start == 0:
       matmul, flops = forward_flops_per_image(prog.model, prog.abstract,
                                               config.data.image_size, adjacency)
@@ -258,41 +278,50 @@ def train(config, fold_dir: str, task) -> TrainResult:
                   global_batch=t.batch_size, parallel=t.parallel)
       writer.write(0, info)
       print_main(f'{prefix}: {info["num_params"]:,} parameters; forward '
-             f'{(matmul or float("nan")) / 1e9:.3f} GFLOPs/image conv+matmul '
-             f'({(flops or float("nan")) / 1e9:.3f} XLA, all ops); '
-             f'{mesh.size} devices on '
-             f'{jax.process_count()} process(es); global batch '
-             f'{t.batch_size}; {t.parallel}')
+                 f'{(matmul or float("nan")) / 1e9:.3f} GFLOPs/image '
+                 f'conv+matmul ({(flops or float("nan")) / 1e9:.3f} XLA, all '
+                 f'ops); {mesh.size} devices on {jax.process_count()} '
+                 f'process(es); global batch {t.batch_size}; {t.parallel}')
     if start >= t.num_steps:
       print_main(f'{prefix}: already trained to step {start} '
-             f'(train.num_steps={t.num_steps})')
+                 f'(train.num_steps={t.num_steps})')
       return TrainResult(state, fold_dir, start, {})
-    state, last_row = _loop(config, task, prog, mngr, writer, state, start,
-                            fold_dir, prefix)
-    return TrainResult(state, fold_dir, t.num_steps, last_row)
+    with preemption.Preemption() as preempt:
+      state, step, last_row = _loop(config, task, prog, mngr, writer, state,
+                                    start, fold_dir, prefix, preempt)
+    return TrainResult(state, fold_dir, step, last_row,
+                       preempted=step < t.num_steps)
   finally:
     mngr.wait_until_finished()
     writer.close()
 
 
-def _loop(config, task, prog, mngr, writer, state, start, fold_dir, prefix):
-  """Steps start+1 .. num_steps: log, check, checkpoint. -> (state, last row)."""
+def _loop(config, task, prog, mngr, writer, state, start, fold_dir, prefix,
+          preempt):
+  """Steps start+1 .. num_steps: log, check, checkpoint; stops early (saved)
+  when ``preempt`` says so. -> (state, last step done, last row)."""
   t = config.train
   runner = prog.runner
   batches = train_batches(config, task, data.builder(config), start)
   rng = runner.put_rng(jax.random.key(config.seed))
   state = runner.put_state(state)
+  selector = selection.Selector(config, fold_dir, task, data.builder(config),
+                                is_main_process())
+  if selector.enabled:
+    print_main(f'{prefix}: warning: {selection.WARNING}')
   ckpt_dir = rundir.checkpoint_dir(fold_dir)
   pending: list[tuple[int, Any]] = []   # (step, device metrics) not yet read.
   last_row, last_saved = {}, mngr.latest_step()
   clock, timed, data_seconds, first_step_seconds = time.perf_counter(), 0, 0., 0.
 
-  def flush(step):
-    """Reads pending metrics, stops on non-finite ones, logs their mean."""
+  def flush(step, extra=None):
+    """Reads pending metrics, stops on non-finite ones, logs their mean
+    (plus ``extra()``'s row, computed once the metrics are known finite)."""
     nonlocal pending, clock, timed, data_seconds, last_row
     rows = [(s, runner.metrics(m)) for s, m in pending]
     for s, row in rows:
-      if row['finite'] != 1.0:
+      if row['finite'] != 1.0:   # the diverging step's row, then stop.
+        writer.write(s, {k: v for k, v in row.items() if k != 'finite'})
         raise _non_finite_error(s, row, last_saved, ckpt_dir, config)
     seconds = ((time.perf_counter() - clock) / timed if timed
                else first_step_seconds)
@@ -303,6 +332,8 @@ def _loop(config, task, prog, mngr, writer, state, start, fold_dir, prefix):
                data_seconds_per_step=data_seconds / max(timed, 1))
     if rows[0][0] == start + 1:
       row['first_step_seconds'] = first_step_seconds
+    if extra is not None:
+      row.update(extra())
     writer.write(step, row)
     print_main(metric_writer.progress_line(prefix, step, t.num_steps, row,
                                        row['images_per_second'], seconds))
@@ -323,11 +354,47 @@ def _loop(config, task, prog, mngr, writer, state, start, fold_dir, prefix):
       clock, data_seconds = time.perf_counter(), 0.
     else:
       timed += 1
-    save_now = step % t.checkpoint_every == 0 or step == t.num_steps
-    if step % t.log_every == 0 or save_now:
-      flush(step)
+    stop = preempt.due(step)
+    save_now = step % t.checkpoint_every == 0 or step == t.num_steps or stop
+    select = selector.due(step)
+    if step % t.log_every == 0 or save_now or select:
+      flush(step, (lambda: selector(step, host_state(runner.get_state(state))))
+            if select else None)
     if save_now:
       tic = time.perf_counter()
       last_saved = state_lib.save_checkpoint(mngr, runner.get_state(state))
       clock += time.perf_counter() - tic   # saving is not step time.
-  return runner.get_state(state), last_row
+    if stop:
+      mngr.wait_until_finished()
+      print_main(f'{prefix}: preempted: saved step {step} in {ckpt_dir}; '
+                 'run the same command to resume')
+      break
+  selector.close()
+  return runner.get_state(state), step, last_row
+
+
+def _pretrained(state, task, prog, mesh, fold_dir):
+  """The fresh state with the task's pretrained weights (model.init_from),
+  its optimizer state made anew for them; the load report is printed and
+  saved as <fold_dir>/init_from.txt."""
+  variables, report = task.pretrained(host_state(state).variables)
+  if report is None:
+    return state
+  print_main(report)
+  if is_main_process():
+    files.write_text(report + '\n', rundir.init_report_path(fold_dir))
+  variables = mesh_lib.replicate(variables, mesh)
+  opt_state = jax.jit(prog.tx.init, out_shardings=mesh_lib.replicated(mesh))(
+      variables['params'])
+  return state.replace(params=variables['params'],
+                       batch_stats=variables['batch_stats'],
+                       opt_state=opt_state)
+
+
+def _or(value, default):
+  return default if value is None else value
+
+
+def host_state(state):
+  """A canonical (replicated global) state as numpy arrays."""
+  return jax.tree.map(mesh_lib.host_value, state)

@@ -10,6 +10,9 @@ import sys
 
 import pytest
 
+from configs import tiny
+from lgpn_jax.evaluation import imported_fold
+from lgpn_jax.models import synthetic_weights
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -50,6 +53,21 @@ def imported_workdir(imported_tiny_fold):
   return imported_tiny_fold[2]
 
 
+RED140_TINY = ['--config.data.dataset=red140', '--config.data.store_size=32']
+
+
+@pytest.fixture(scope='module')
+def red140_workdir(imported_tiny_fold, tmp_path_factory):
+  """A fold of a RED140 config (released_tiny on RED140 at 32x32)."""
+  config, sd, _ = imported_tiny_fold
+  config = config.copy_and_resolve_references()
+  config.data.dataset, config.data.store_size = 'red140', 32
+  root = tmp_path_factory.mktemp('red140_fold')
+  weights = synthetic_weights.write_safetensors(root / 'w.safetensors', sd)
+  imported_fold.write_fold(str(weights), str(root / 'runs'), config, 1)
+  return str(root / 'runs')
+
+
 @pytest.mark.slow
 def test_train_fails_in_one_line(tmp_path):
   base = ['--config=configs/tiny.py', f'--workdir={tmp_path / "runs"}',
@@ -59,7 +77,8 @@ def test_train_fails_in_one_line(tmp_path):
       'fold': ('train.py', base + ['--config.fold=7']),
       'protocol': ('train.py', base + ['--config.data.protocol=papr']),
       'dataset': ('train.py', base + ['--config.data.dataset=synthetc']),
-      'red140': ('train.py', base + ['--config.data.dataset=red140']),
+      'red140': ('train.py', base + ['--config.data.dataset=red140',
+                                     '--config.data.store_size=32']),
       'config_file': ('train.py', ['--config=configs/nope.py',
                                    f'--workdir={tmp_path}']),
   })
@@ -67,7 +86,7 @@ def test_train_fails_in_one_line(tmp_path):
   assert_one_error_line('fold', results['fold'], 'fold must be 1..4, got 7')
   assert_one_error_line('protocol', results['protocol'], "'papr'")
   assert_one_error_line('dataset', results['dataset'], "'synthetc'")
-  assert_one_error_line('red140', results['red140'], 'RED140 is not built')
+  assert_one_error_line('red140', results['red140'], 'RED140', 'is not built')
   assert_one_error_line('config_file', results['config_file'], 'nope.py')
   assert not os.path.exists(tmp_path / 'runs')       # nothing written.
   verbose = subprocess.run(
@@ -77,7 +96,8 @@ def test_train_fails_in_one_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_eval_and_predict_fail_in_one_line(imported_workdir, tmp_path):
+def test_eval_and_predict_fail_in_one_line(imported_workdir, red140_workdir,
+                                          tmp_path):
   tiny = ['--config=configs/released_tiny.py', f'--workdir={imported_workdir}']
   image = os.path.join(REPO, 'README.md')              # any existing path.
   results = run_all({
@@ -85,9 +105,9 @@ def test_eval_and_predict_fail_in_one_line(imported_workdir, tmp_path):
       'eval_fold': ('eval.py', tiny + ['--fold=7']),
       'eval_protocol': ('eval.py', tiny + ['--config.data.protocol=papr']),
       'eval_dataset': ('eval.py', tiny + ['--config.data.dataset=synthetc']),
-      'eval_red140': ('eval.py', tiny + [
-          '--config.data.dataset=red140',
-          f'--config.data.data_dir={tmp_path / "empty"}']),
+      'eval_red140': ('eval.py', [
+          '--config=configs/released_tiny.py', f'--workdir={red140_workdir}',
+          *RED140_TINY, f'--config.data.data_dir={tmp_path / "empty"}']),
       'eval_config_file': ('eval.py', ['--config=configs/nope.py',
                                        f'--workdir={imported_workdir}']),
       'eval_no_fold': ('eval.py', tiny[:1] + [f'--workdir={tmp_path}']),
@@ -109,7 +129,7 @@ def test_eval_and_predict_fail_in_one_line(imported_workdir, tmp_path):
   assert_one_error_line('eval_protocol', results['eval_protocol'], "'papr'")
   assert_one_error_line('eval_dataset', results['eval_dataset'], "'synthetc'")
   assert_one_error_line('eval_red140', results['eval_red140'],
-                        'RED140 is not built')
+                        'RED140', 'is not built')
   assert_one_error_line('eval_config_file', results['eval_config_file'],
                         'nope.py')
   assert_one_error_line('eval_no_fold', results['eval_no_fold'],
@@ -118,10 +138,9 @@ def test_eval_and_predict_fail_in_one_line(imported_workdir, tmp_path):
   assert_one_error_line('predict_fold', results['predict_fold'],
                         'fold must be 1..4')
   assert_one_error_line('predict_protocol', results['predict_protocol'],
-                        "config.data.protocol: the fold has 'released', the "
-                        "command line 'papr'")
+                        "data.protocol: fold 'released', command line 'papr'")
   assert_one_error_line('predict_dataset', results['predict_dataset'],
-                        "the command line 'synthetc'")
+                        "command line 'synthetc'")
   assert_one_error_line('predict_config_file', results['predict_config_file'],
                         'nope.py')
   assert_one_error_line('predict_no_image', results['predict_no_image'],
@@ -147,5 +166,6 @@ def test_dry_run_describes_the_run_quietly(tmp_path):
   assert 'backbone/layer1' in out and 'node_heads' in out
   assert re.search(r'fold 1 \(paper protocol\): train set0\+.*real = \d+ '
                    r'images; test set1 = \d+ images', out), out
-  assert 'batch 64 global, 64 per device' in out
+  batch = tiny.get_config().train.batch_size       # one CPU device.
+  assert f'batch {batch} global, {batch} per device; 100 steps' in out, out
   assert not os.path.exists(tmp_path / 'runs')

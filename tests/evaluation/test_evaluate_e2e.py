@@ -36,16 +36,14 @@ def test_predictor_outputs_padding_and_mask(two_way, fake_model):
   np.testing.assert_array_equal(out['masks'][0][1], adj)
   np.testing.assert_allclose(out['p_generated'], 1 / (1 + np.exp(-4 * s)),
                              rtol=1e-5)
-  # The learned graphs of the first image of each GM: rows 0 and 2 of the
-  # first batch (rows 1 and 4 are padding, row 3 repeats GM 0's GM), none of
-  # the all-padding batch.
+  # The learned graphs of the first mask_rows = 2 valid rows (rows 1 and 4
+  # are padding), none of the all-padding batch.
   batch = dict(image=images, mask=np.array([1, 0, 1, 1, 0], np.float32),
                gm_index=np.array([5, 6, 7, 5, 8]),
                is_generated=np.ones(5, np.int32))
   pad = dict(image=images, mask=np.zeros(5, np.float32), gm_index=np.arange(5))
   rows = inference.collect(inference.iterate(pred, [batch, pad]))
   assert rows['masks'][0].shape == (2, 55, 55)
-  np.testing.assert_array_equal(rows['graph_gm_index'], [5, 7])
   np.testing.assert_array_equal(rows['gm_index'], [5, 7, 5])
   np.testing.assert_allclose(rows['probabilities'], expect[[0, 2, 3]], rtol=1e-5)
 

@@ -24,10 +24,11 @@ WEIGHT = np.array([1, 1, 1, 1, 0])
 # node 1: all 0 predicted 0 -> only class 0 present: F1 1 ('zero': 1/2).
 # node 2: pred 1,0,0,0 vs all 0 -> class0 F1 6/7, class1 F1 0 -> 3/7; acc 3/4.
 # node 3: perfect, both classes -> 1; acc 1.
-# node 4: tie 0.5 counts as 1: pred 1,0,1,1 vs 1,0,1,1 -> 1.
-F1_IGNORE = [0.5, 1.0, 3 / 7, 1.0, 1.0]
-F1_ZERO = [0.5, 0.5, 3 / 7, 1.0, 1.0]
-ACC = [0.5, 1.0, 0.75, 1.0, 1.0]
+# node 4: the tie 0.5 predicts 0 (the authors' argmax): pred 0,0,1,1 vs
+#   1,0,1,1 -> class1 F1 4/5, class0 F1 2/3 -> 11/15; acc 3/4.
+F1_IGNORE = [0.5, 1.0, 3 / 7, 1.0, 11 / 15]
+F1_ZERO = [0.5, 0.5, 3 / 7, 1.0, 11 / 15]
+ACC = [0.5, 1.0, 0.75, 1.0, 0.75]
 
 
 def test_node_f1_and_accuracy_by_hand():
@@ -59,7 +60,8 @@ def test_group_means(monkeypatch):
   assert out['groups']['loss'] == pytest.approx(dict(f1=0.75, accuracy=0.75))
   assert out['groups']['continuous'] == pytest.approx(dict(f1=3 / 7,
                                                            accuracy=0.75))
-  assert out['groups']['discrete'] == pytest.approx(dict(f1=1, accuracy=1))
+  assert out['groups']['discrete'] == pytest.approx(dict(f1=13 / 15,
+                                                        accuracy=0.875))
 
 
 def test_real_groups_are_the_schema_families():
@@ -78,7 +80,7 @@ def test_f1_matches_sklearn_definition_on_random_data():
   p[:, 5] = 0.1
   f1 = metrics.NodeCounts.from_predictions(p, y).f1()
   for j in range(6):
-    pred, true = p[:, j] >= 0.5, y[:, j] >= 0.5
+    pred, true = p[:, j] > 0.5, y[:, j] >= 0.5
     scores = []
     for cls in sorted(set(pred) | set(true)):
       tp = np.sum((pred == cls) & (true == cls))

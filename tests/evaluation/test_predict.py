@@ -13,6 +13,7 @@ from PIL import Image
 
 import lgpn_jax
 from configs import tiny
+from input_pipeline import image_files
 from lgpn_jax import rundir
 from lgpn_jax.evaluation import fold_model, predict, predict_report
 from lgpn_jax.evaluation.parsing import regression
@@ -33,7 +34,7 @@ def test_read_image_resizes_and_scales_like_the_pipeline(tmp_path):
   (tmp_path / 'bad.png').write_bytes(b'not an image')
   with pytest.raises(predict.ImageError, match='not a recognised image'):
     predict.read_image(str(tmp_path / 'bad.png'), 8)
-  with pytest.raises(predict.ImageError, match='not a regular file'):
+  with pytest.raises(predict.ImageError, match='directory'):
     predict.read_image(str(tmp_path), 8)
 
 
@@ -171,20 +172,21 @@ def test_a_config_that_disagrees_with_the_fold_names_both_values(fake_fold,
     predict.predict(workdir, str(tmp_path / 'w.png'), fold=1, config=other,
                     model_state=state)
   msg = str(e.value)
-  assert 'config.data.image_size: the fold has 4, the command line 32' in msg
-  assert 'config.model.node_dim: the fold has 16, the command line 99' in msg
+  assert 'data.image_size: fold 4, command line 32' in msg
+  assert 'model.node_dim: fold 16, command line 99' in msg
   assert '\n' not in msg
 
 
 def test_a_bomb_and_a_broken_file_do_not_stop_the_others(fake_fold, tmp_path,
                                                          monkeypatch):
+  """The build's pixel limit, read from the header (lowered to 1,000)."""
   _, workdir, _, state = fake_fold
-  monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 1000)
+  monkeypatch.setattr(image_files, 'MAX_PIXELS', 1000)
   folder = tmp_path / 'imgs'
   os.makedirs(folder)
   write_png(folder / 'a.png', 255, size=20)         # 400 pixels: fine.
-  write_png(folder / 'b_bomb.png', 255, size=60)    # 3,600 > 2 x 1,000.
-  write_png(folder / 'c_warn.png', 255, size=40)    # 1,600 > 1,000: refused too.
+  write_png(folder / 'b_bomb.png', 255, size=60)    # 3,600 > 1,000.
+  write_png(folder / 'c_warn.png', 255, size=40)    # 1,600 > 1,000.
   (folder / 'd_broken.jpg').write_bytes(b'garbage')
   write_png(folder / 'e.png', 0)
   out, err = io.StringIO(), io.StringIO()
@@ -196,8 +198,8 @@ def test_a_bomb_and_a_broken_file_do_not_stop_the_others(fake_fold, tmp_path,
       'a.png', 'e.png']
   reasons = {os.path.basename(e['path']): e['reason'] for e in report['errors']}
   assert set(reasons) == {'b_bomb.png', 'c_warn.png', 'd_broken.jpg'}
-  assert 'DecompressionBomb' in reasons['b_bomb.png']
-  assert 'DecompressionBomb' in reasons['c_warn.png']
+  assert 'decompression bomb' in reasons['b_bomb.png']
+  assert 'decompression bomb' in reasons['c_warn.png']
   for name in reasons:
     assert f'cannot read {folder / name}' in err.getvalue()
   assert '2 image(s) parsed: 1 look generated, 1 look real; 3 unreadable' in (
@@ -241,3 +243,22 @@ def test_the_package_api_returns_the_report(fake_fold, tmp_path):
   assert report['regression'] is False
   assert 'regressed' not in report['images'][0]['hyperparameters'][10]
   json.dumps(report)                             # plain JSON types.
+
+
+def test_a_fold_whose_data_is_stored_resized_reads_the_stored_pixels(tmp_path):
+  """RED140 builds store images resized to the training size (8-bit, by the
+  build's own resize): predict goes through that resize too, so its input is
+  on the 8-bit grid, as training's; the read-time resize alone is not."""
+  rng = np.random.default_rng(0)
+  Image.fromarray(rng.integers(0, 256, (37, 29, 3), np.uint8)).save(
+      tmp_path / 'a.png')
+  stored = predict.read_image(str(tmp_path / 'a.png'), 8, store_size=8)
+  levels = stored * 127.5 + 127.5
+  np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)
+  read_time = predict.read_image(str(tmp_path / 'a.png'), 8)
+  assert np.abs(read_time - stored).max() > 0
+  np.testing.assert_allclose(read_time, stored, atol=1 / 127.5 + 1e-6)
+  config = tiny.get_config()
+  assert predict.stored_size(config) == 0          # synthetic: as generated.
+  config.data.dataset, config.data.image_size = 'red140', 256
+  assert predict.stored_size(config) == config.data.store_size == 256

@@ -174,3 +174,20 @@ def test_collect_concatenates_rows_and_graph_levels():
   assert out['masks'][0].shape == (3, 2, 2)
   assert out['masks'][0][:2].sum() == 8 and out['masks'][0][2].sum() == 0
   np.testing.assert_array_equal(out['graph_gm_index'], [4, 7, 9])
+
+
+def test_pooled_graph_differences_by_hand():
+  # Two GMs at one 2-node level: GM a always has edge (0, 1); GM b has it in
+  # half of its images. between = mean |P_a - P_b| = (0 + 0.5 + 0 + 0) / 4.
+  p_a = np.array([[0, 1], [0, 0]], float)
+  p_b = np.array([[0, 0.5], [0, 0]], float)
+  out = report_lib.pooled_graph_differences(
+      dict(gm_index=np.array([3, 7]), levels=[np.stack([p_a, p_b])]))
+  (level,) = out['levels']
+  assert level['nodes'] == 2 and out['num_gms'] == 2
+  assert level['between_gm'] == pytest.approx(0.125)
+  # within: 2 P (1 - P): only b's 0.5 entry is non-zero: 0.5 / 8 entries.
+  assert level['within_gm'] == pytest.approx(0.5 / 8)
+  assert level['edge_density'] == pytest.approx(1.5 / 8)
+  assert 'between_gm' in out['definition']
+  assert report_lib.pooled_graph_differences(dict(gm_index=[], levels=[])) is None

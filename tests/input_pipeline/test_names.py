@@ -37,7 +37,10 @@ def test_unknown_and_close_names():
   assert names.is_real_source('CIFAR-10')
   assert names.is_real_source('CelebA-HQ')
   assert names.is_real_source('LSUN_bedroom')
+  assert names.is_real_source('lsun church-outdoor')
   assert not names.is_real_source('DCGAN')
+  assert not names.is_real_source('LSUN_StyleGAN')   # no prefix rule.
+  assert not names.is_real_source('real')            # real/<source>/ instead.
 
 
 def _gms_of(split_expr):

@@ -54,8 +54,9 @@ def manual_dir(tmp_path_factory, encode):
 
 
 def _build(manual, data_dir, **opts):
+  opts = {'store_size': 0, 'verbose': False, **opts}
   return builders.ensure_built('red140', str(data_dir), manual_dir=str(manual),
-                            verbose=False, **opts)
+                               **opts)
 
 
 @pytest.fixture(scope='module')
@@ -154,12 +155,12 @@ def test_cli_prints_the_error_without_traceback(manual_dir, tmp_path, capsys):
   assert code == 2 and '--manual_dir is required' in capsys.readouterr().err
 
 
-def test_rebuild_gives_identical_shards(built, manual_dir, tmp_path, shard_bytes):
+def test_rebuild_gives_identical_shards(built, manual_dir, tmp_path, shard_contents):
   b, _ = built
   root, _ = manual_dir
   again = _build(root, tmp_path / 'again')
-  first = shard_bytes(os.fspath(b.data_dir))
-  assert first and first == shard_bytes(os.fspath(again.data_dir))
+  first = shard_contents(os.fspath(b.data_dir))
+  assert first and first == shard_contents(os.fspath(again.data_dir))
   with open(os.path.join(os.fspath(b.data_dir), 'build_report.json')) as f:
     assert json.load(f) == builders.load_report(again)
 
@@ -167,8 +168,9 @@ def test_rebuild_gives_identical_shards(built, manual_dir, tmp_path, shard_bytes
 def test_built_red140_is_reused_and_all_unreadable_split_is_an_error(
     built, tmp_path, encode):
   b, _ = built
-  data_dir = os.path.dirname(os.path.dirname(os.fspath(b.data_dir)))
-  again = builders.ensure_built('red140', data_dir, verbose=False)
+  data_dir = os.fspath(b.data_dir).rsplit(os.sep, 3)[0]
+  again = builders.ensure_built('red140', data_dir, store_size=0,
+                                verbose=False)
   assert os.fspath(again.data_dir) == os.fspath(b.data_dir)
   bad = tmp_path / 'm'
   (bad / 'DCGAN').mkdir(parents=True)
@@ -177,3 +179,100 @@ def test_built_red140_is_reused_and_all_unreadable_split_is_an_error(
   (bad / 'AAE' / 'broken.png').write_bytes(b'\x89PNG broken')
   with pytest.raises(builders.BuildError, match='all 1 files are unreadable'):
     _build(bad, tmp_path / 'd')
+
+
+@pytest.fixture(scope='module')
+def hostile_dir(tmp_path_factory, encode, bomb_png):
+  """Link loop, link out, FIFO, 144-megapixel bomb, over-size file, a name
+  that is not UTF-8, an empty and an all-unreadable GM folder."""
+  root = tmp_path_factory.mktemp('hostile')
+  manual, outside = root / 'manual', root / 'outside'
+
+  def put(rel, data):
+    path = os.path.join(os.fsencode(root), os.fsencode(rel))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'wb') as f:
+      f.write(data)
+
+  png = encode(Image.fromarray(_rgb()), 'PNG')
+  for rel in ('manual/DCGAN/a.png', 'manual/DCGAN/sub/b.png',
+              b'manual/DCGAN/caf\xe9.png', 'manual/AAE/c.png',
+              'manual/ImageNet/r.png', 'outside/secret.png'):
+    put(rel, png)
+  put('manual/DCGAN/bomb.png', bomb_png)
+  put('manual/DCGAN/big.png', png + bytes(2 ** 20))
+  put('manual/BEGAN/bad.png', b'not an image')
+  (manual / 'WGAN').mkdir()
+  os.symlink('..', manual / 'DCGAN' / 'sub' / 'loop')
+  os.symlink(outside / 'secret.png', manual / 'DCGAN' / 'secret.png')
+  os.mkfifo(manual / 'DCGAN' / 'pipe.png')
+  return manual
+
+
+def test_hostile_folder_builds_exactly_with_any_worker_count(
+    hostile_dir, tmp_path, capsys, read_records, shard_contents):
+  builds = [_build(hostile_dir, tmp_path / f'w{w}', num_workers=w,
+                   max_file_mb=1, verbose=True) for w in (1, 4)]
+  printed = capsys.readouterr().out
+  rep = builders.load_report(builds[0])
+  assert rep == builders.load_report(builds[1])
+  assert shard_contents(os.fspath(builds[0].data_dir)) == shard_contents(
+      os.fspath(builds[1].data_dir))
+  names = sorted(r['filename'].decode() for r in read_records(
+      builds[0], '+'.join(sorted(builds[0].info.splits))))
+  assert names == ['AAE/c.png', 'DCGAN/a.png', 'DCGAN/caf\\xe9.png',
+                   'DCGAN/sub/b.png', 'ImageNet/r.png']
+  skipped = dict(rep['skipped'])
+  assert sorted(skipped) == ['BEGAN/bad.png', 'DCGAN/big.png', 'DCGAN/bomb.png']
+  assert skipped['DCGAN/bomb.png'].startswith(
+      'decompression bomb: 12000x12000 = 144000000 pixels')
+  assert 'over the 1048576-byte file size limit' in skipped['DCGAN/big.png']
+  assert dict(rep['ignored']) == {
+      'DCGAN/pipe.png': 'FIFO, not read',
+      'DCGAN/secret.png': 'symbolic link, not followed (docs/DATA.md)',
+      'DCGAN/sub/loop': 'symbolic link, not followed (docs/DATA.md)'}
+  assert rep['escaped_names'] == ['DCGAN/caf\\xe9.png']
+  assert rep['empty_folders'] == {'BEGAN': 'all 1 files unreadable',
+                                  'WGAN': 'no file to read'}
+  assert rep['folder_counts']['DCGAN'] == {'found': 5, 'written': 3}
+  assert rep['identity']['max_file_mb'] == 1
+  for line in ('GM folders (4), folder -> GM:', '  AAE, BEGAN, DCGAN, WGAN',
+               'real-image folders (1):', '  ImageNet',
+               'EMPTY folders, no example written (2):',
+               '  BEGAN (BEGAN): all 1 files unreadable',
+               '  WGAN (WGAN): no file to read',
+               'names not UTF-8, stored with \\x escapes (1):',
+               '  DCGAN/caf\\xe9.png'):
+    assert line in printed.splitlines(), line
+
+
+def test_store_size_stores_what_the_read_path_would_make(
+    built, manual_dir, tmp_path, read_records):
+  """Resized once at build == decoded and resized at read time: exactly by
+  the shared ``resize.to_square``, and within half an 8-bit level of the
+  read path's own float resize."""
+  from input_pipeline import resize
+  from input_pipeline.tf_runtime import tf
+  native, _ = built
+  root, _ = manual_dir
+  small = _build(root, tmp_path, store_size=16)
+  assert builders.identity(small)['store_size'] == 16
+  assert os.fspath(small.data_dir).endswith(os.path.join('red140', 's16',
+                                                         '1.1.0'))
+  rep = builders.load_report(small)
+  assert rep['resized'] == {'20x24': 6}   # 16x16 ones are kept as they are.
+  expr = '+'.join(sorted(native.info.splits))
+  want = {r['filename']: r['image'] for r in read_records(native, expr)}
+  got = {r['filename']: r['image'] for r in read_records(small, expr)}
+  assert sorted(got) == sorted(want)
+  for name, data in got.items():
+    original = resize.decode(want[name])
+    stored = resize.decode(data).numpy()
+    np.testing.assert_array_equal(
+        stored, resize.to_square(original, 16).numpy(), err_msg=name)
+    if original.shape[:2] == (16, 16):
+      assert data == want[name], name
+    at_read = pipeline.decode_image(tf.constant(want[name]), 16).numpy()
+    from_store = pipeline.decode_image(tf.constant(data), 16).numpy()
+    np.testing.assert_allclose(from_store, at_read, atol=1 / 255 + 1e-6,
+                               rtol=0, err_msg=name)

@@ -45,6 +45,10 @@ def test_build_options_are_checked(tmp_path):
     builders.ensure_built('red140', str(tmp_path))
   with pytest.raises(ValueError, match='multiple of 16'):
     builders.ensure_built('synthetic', str(tmp_path), image_size=40)
+  with pytest.raises(ValueError, match='store_size must be >= 0'):
+    builders.ensure_built('red140', str(tmp_path), store_size=-1)
+  with pytest.raises(ValueError, match='max_file_mb must be > 0'):
+    builders.ensure_built('red140', str(tmp_path), max_file_mb=0)
 
 
 def test_help_explains_itself_without_importing_tensorflow():

@@ -2,12 +2,15 @@
 softmaxes over the edges, as message-passing libraries compute them) and
 numpy loops."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from lgpn_jax.models import graph_ops
 from lgpn_jax.red140 import graphs
+
+
 def random_graphs(rng, batch, n, density=0.3):
   adj = (rng.random((batch, n, n)) < density).astype(np.float32)
   for b in range(batch):
@@ -137,6 +140,58 @@ def test_one_hot_pooling_averages_children_and_counts_edges():
   np.testing.assert_allclose(s[0], member / member.sum(1, keepdims=True),
                              atol=1e-6)
   np.testing.assert_allclose(c[0], member, atol=1e-6)
+
+
+def _pool_inputs(seed=5, b=2, n_in=6, n_out=3, d=4):
+  rng = np.random.default_rng(seed)
+  h = rng.normal(size=(b, n_in, d)).astype(np.float32)
+  adj = random_graphs(rng, 1, n_in, 0.4)[0]
+  match = rng.normal(size=(b, n_in, n_out)).astype(np.float32)
+  corr = rng.normal(scale=0.3, size=(b, n_in, n_out)).astype(np.float32)
+  return h, adj, match, corr
+
+
+def test_straight_through_pooling_keeps_the_forward_exactly():
+  h, adj, match, corr = _pool_inputs()
+  plain = graph_ops.pool(h, adj, match, corr)
+  ste = graph_ops.pool(h, adj, match, corr, edge_gradient='straight_through')
+  for a, b in zip(plain, ste):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  assert set(np.unique(np.asarray(ste[1]))) <= {0.0, 1.0}
+
+
+def test_straight_through_edge_gradient_equals_the_surrogate_by_hand():
+  """L = sum(W * edges): the threshold has no gradient ('none' gives 0);
+  straight-through passes dL/dA_out = W, and C = sigmoid(1000 x) passes
+  the gradient of sigmoid(k x): dL/dx[i,o] = k s'(k x) [(A C) W^T + (A^T C)
+  W]_{i,o}, with C the forward (hard) correlation."""
+  h, adj, match, corr = _pool_inputs()
+  w = np.random.default_rng(6).normal(size=(2, 3, 3)).astype(np.float32)
+  k = 2.0
+
+  def loss(x, mode):
+    edges = graph_ops.pool(h, adj, match, x, edge_gradient=mode,
+                           surrogate_scale=k)[1]
+    return jnp.sum(edges * w)
+
+  assert np.all(np.asarray(jax.grad(loss)(corr, 'none')) == 0)
+  got = np.asarray(jax.grad(loss)(corr, 'straight_through'))
+  c = 1 / (1 + np.exp(-1000.0 * corr.astype(np.float64)))
+  soft = 1 / (1 + np.exp(-k * corr.astype(np.float64)))
+  want = np.zeros_like(got, np.float64)
+  for b in range(2):
+    d_c = adj @ c[b] @ w[b].T + adj.T @ c[b] @ w[b]
+    want[b] = d_c * k * soft[b] * (1 - soft[b])
+  np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+  assert np.abs(got).max() > 1e-3
+
+
+def test_carry_gradient_is_the_identity_forward():
+  att = jnp.asarray(np.random.default_rng(8).random((2, 4, 4)), jnp.float32)
+  adj = jnp.asarray(np.random.default_rng(9).random((2, 4, 4)), jnp.float32)
+  np.testing.assert_array_equal(graph_ops.carry_gradient(att, adj), att)
+  g = jax.grad(lambda a: jnp.sum(graph_ops.carry_gradient(att, a) * 3.0))(adj)
+  np.testing.assert_allclose(g, 3.0 * np.asarray(att), rtol=1e-6)
 
 
 def test_l2_normalize_matches_torch_semantics():

@@ -24,58 +24,11 @@ TINY = dict(stem_width=8, stage_sizes=(1, 1, 1, 1), widths=(4, 8, 8, 16),
             features=32)
 
 
-def bn_shapes(shapes: dict, name: str, channels: int) -> None:
-  for leaf in ('weight', 'bias', 'running_mean', 'running_var'):
-    shapes[f'{name}.{leaf}'] = (channels,)
-  shapes[f'{name}.num_batches_tracked'] = ()
-
-
-def block_shapes(shapes: dict, name: str, inplanes: int, width: int,
-                 downsample: bool) -> None:
-  """torchvision Bottleneck keys: 1x1, 3x3, 1x1 (x4), projection on block 0."""
-  shapes[f'{name}.conv1.weight'] = (width, inplanes, 1, 1)
-  bn_shapes(shapes, f'{name}.bn1', width)
-  shapes[f'{name}.conv2.weight'] = (width, width, 3, 3)
-  bn_shapes(shapes, f'{name}.bn2', width)
-  shapes[f'{name}.conv3.weight'] = (4 * width, width, 1, 1)
-  bn_shapes(shapes, f'{name}.bn3', 4 * width)
-  if downsample:
-    shapes[f'{name}.downsample.0.weight'] = (4 * width, inplanes, 1, 1)
-    bn_shapes(shapes, f'{name}.downsample.1', 4 * width)
-
-
-def resnet50_shapes() -> dict[str, tuple[int, ...]]:
-  """torchvision.models.resnet50().state_dict() shapes, in its key order."""
-  shapes = {'conv1.weight': (64, 3, 7, 7)}
-  bn_shapes(shapes, 'bn1', 64)
-  inplanes = 64
-  for s, (blocks, width) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512))):
-    for b in range(blocks):
-      block_shapes(shapes, f'layer{s + 1}.{b}', inplanes, width, b == 0)
-      inplanes = 4 * width
-  shapes['fc.weight'] = (1000, 2048)
-  shapes['fc.bias'] = (1000,)
-  return shapes
-
-
-def random_state_dict(shapes, seed=0) -> dict[str, np.ndarray]:
-  rng = np.random.default_rng(seed)
-  out = {}
-  for key, shape in shapes.items():
-    if key.endswith('num_batches_tracked'):
-      out[key] = np.array(7, np.int64)
-    elif key.endswith('running_var'):
-      out[key] = rng.uniform(0.5, 2.0, shape).astype(np.float32)
-    else:
-      out[key] = (0.3 * rng.standard_normal(shape)).astype(np.float32)
-  return out
-
-
 @pytest.fixture(scope='module')
-def torchvision_sd():
-  shapes = resnet50_shapes()
+def torchvision_sd(torchvision_keys):
+  shapes = torchvision_keys.resnet50_shapes()
   assert len(shapes) == 320   # torchvision resnet50's state_dict length.
-  return random_state_dict(shapes)
+  return torchvision_keys.random_state_dict(shapes)
 
 
 class Wrapped(nn.Module):
@@ -201,10 +154,11 @@ def bottleneck_ref(x, sd, name, stride):
   return relu(y + short)
 
 
-def test_loaded_bottleneck_matches_numpy_reference():
+def test_loaded_bottleneck_matches_numpy_reference(torchvision_keys):
   shapes: dict = {}
-  block_shapes(shapes, 'layer2.0', inplanes=6, width=4, downsample=True)
-  sd = random_state_dict(shapes, seed=1)
+  torchvision_keys.block_shapes(shapes, 'layer2.0', inplanes=6, width=4,
+                               downsample=True)
+  sd = torchvision_keys.random_state_dict(shapes, seed=1)
   block = Bottleneck(width=4, stride=2)
   x = np.random.default_rng(2).standard_normal((2, 7, 7, 6)).astype(np.float32)
   bare = jax.eval_shape(lambda v: block.init(jax.random.key(0), v,
@@ -260,10 +214,11 @@ def test_non_strict_shapes_and_wrong_prefix(torchvision_sd):
                                torchvision_sd, 'resnet50')
 
 
-def test_loaded_leaves_keep_sharding():
+def test_loaded_leaves_keep_sharding(torchvision_keys):
   shapes: dict = {}
-  block_shapes(shapes, 'layer1.0', inplanes=16, width=4, downsample=False)
-  sd = random_state_dict(shapes)
+  torchvision_keys.block_shapes(shapes, 'layer1.0', inplanes=16, width=4,
+                               downsample=False)
+  sd = torchvision_keys.random_state_dict(shapes)
   bare = Bottleneck(width=4).init(jax.random.key(0),
                                   jnp.zeros((1, 4, 4, 16)), train=False)
   nest = {c: {'stages': {'layer1_0': t}} for c, t in bare.items()}

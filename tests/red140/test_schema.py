@@ -116,3 +116,17 @@ def test_decode_rejects_bad_input(bad):
 def test_unknown_gm_names_close_matches():
   with pytest.raises(KeyError, match='BIGGAN_128'):
     schema.get_gm('BIGGAN128')
+
+
+def test_a_tie_predicts_zero_as_the_authors_argmax():
+  assert schema.node_decision(0.5) == False  # noqa: E712 (numpy bool)
+  np.testing.assert_array_equal(schema.node_decision([0.5, 0.50001, 0.49]),
+                                [False, True, False])
+  p = np.full(schema.NUM_NODES, 0.1)
+  p[0] = 0.5                                   # loss node 0: a tie.
+  p[37], p[38] = 0.5, 0.2                      # a discrete category's best: a tie.
+  preds = {x.hyperparameter: x for x in schema.decode(p)}
+  loss0 = schema.nodes()[0].name
+  assert preds[loss0].value == 'not used'
+  category = schema.nodes()[37].category
+  assert preds[category].value == 'other'

@@ -10,6 +10,7 @@ slow). The batch and optimizer are those of test_learning.py (the
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from lgpn_jax import checkpoint, files, rundir, run
+from lgpn_jax import checkpoint, files, fold_identity, rundir, run
 from lgpn_jax.mesh import host_value
 from lgpn_jax.red140 import graphs
 from lgpn_jax.tasks import parsing
@@ -122,6 +123,61 @@ def test_non_finite_loss_stops_without_a_bad_checkpoint(config, tmp_path,
     run.train_and_evaluate(config, str(tmp_path))
   fold_dir = str(tmp_path / 'fold1')
   assert checkpoint.manager(fold_dir, read_only=True).all_steps() == [2]
+  last = metric_writer.read_metrics(fold_dir)[-1]    # the diverging row.
+  assert last['step'] == 4
+  assert 'nan' in (last['loss'], last['grad_norm'], last['param_norm'])
+
+
+def _interrupted(real, at, action):
+  """train_batches that calls ``action()`` when handing out step ``at``."""
+  def batches(config, task, builder, start_step):
+    for step, batch in enumerate(real(config, task, builder, start_step),
+                                 start_step + 1):
+      if step == at:
+        action()
+      yield batch
+  return batches
+
+
+@pytest.mark.slow
+def test_sigterm_saves_then_resumes_exactly(config, tmp_path, monkeypatch):
+  config.train.log_every = 1
+  whole = run.train_and_evaluate(config, str(tmp_path / 'whole'))
+  monkeypatch.setattr(trainer, 'train_batches', _interrupted(
+      trainer.train_batches, 3,
+      lambda: os.kill(os.getpid(), signal.SIGTERM)))
+  cut = run.train_and_evaluate(config, str(tmp_path / 'cut'))
+  fold_dir = str(tmp_path / 'cut' / 'fold1')
+  assert cut.preempted and cut.step == 3
+  assert checkpoint.manager(fold_dir, read_only=True).all_steps() == [2, 3]
+  monkeypatch.undo()
+  resumed = run.train_and_evaluate(config, str(tmp_path / 'cut'))
+  assert resumed.step == 4 and not resumed.preempted
+  assert_trees_equal(params_of(resumed.state), params_of(whole.state),
+                     rtol=1e-6, atol=1e-7)
+  steps = [r['step'] for r in metric_writer.read_metrics(fold_dir)]
+  assert steps == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.slow
+def test_rows_after_the_last_checkpoint_are_not_repeated(config, tmp_path,
+                                                         monkeypatch):
+  config.train.log_every = 1
+
+  def crash():
+    raise RuntimeError('killed')
+
+  monkeypatch.setattr(trainer, 'train_batches', _interrupted(
+      trainer.train_batches, 4, crash))
+  with pytest.raises(RuntimeError, match='killed'):
+    run.train_and_evaluate(config, str(tmp_path))
+  fold_dir = str(tmp_path / 'fold1')
+  assert [r['step'] for r in metric_writer.read_metrics(fold_dir)] == [
+      0, 1, 2, 3]                               # checkpoint at 2 only.
+  monkeypatch.undo()
+  run.train_and_evaluate(config, str(tmp_path))
+  assert [r['step'] for r in metric_writer.read_metrics(fold_dir)] == [
+      0, 1, 2, 3, 4]
 
 
 @pytest.mark.slow
@@ -135,7 +191,8 @@ def test_evaluation_stage_is_called_with_the_fold(config, tmp_path,
   def fit_for_fold(cfg, fold_dir):
     calls.append(('fit', fold_dir))
 
-  def evaluate_fold(cfg, workdir, fold, num_images=None, builder=None):
+  def evaluate_fold(cfg, workdir, fold, num_images=None, builder=None,
+                    notes=None):
     calls.append(('eval', workdir, fold))
     return files.write_json(fake_report(0.5, 0.1),
                             os.path.join(workdir, 'fold1', 'eval_fold1.json'))
@@ -153,6 +210,31 @@ def test_evaluation_stage_is_called_with_the_fold(config, tmp_path,
   assert f'python predict.py --workdir={tmp_path} --fold=1' in out
   config.train.run_evaluation = False
   assert run.train_and_evaluate(config, str(tmp_path)).eval_path is None
+
+
+@pytest.mark.slow
+def test_a_fold_keeps_its_identity(config, tmp_path):
+  """Re-running a trained fold with a changed tau stops and leaves its
+  files untouched; evaluating it at another image size stops too (unless
+  overridden)."""
+  config.train.num_steps = 1
+  run.train_and_evaluate(config, str(tmp_path))
+  fold_dir = tmp_path / 'fold1'
+  before = {n: (fold_dir / n).read_bytes()
+            for n in ('config.json', 'adjacency.npy')}
+  changed = config.copy_and_resolve_references()
+  changed.graph.tau = 0.3
+  with pytest.raises(fold_identity.FoldMismatch, match='graph.tau: fold 0.45'):
+    run.train_and_evaluate(changed, str(tmp_path))
+  assert {n: (fold_dir / n).read_bytes() for n in before} == before
+  bigger = config.copy_and_resolve_references()
+  bigger.data.image_size = 64
+  with pytest.raises(fold_identity.FoldMismatch, match='data.image_size'):
+    run.evaluate(bigger, str(tmp_path), fold=1)
+  longer = config.copy_and_resolve_references()
+  longer.train.num_steps = 2                 # a run-time field: continues.
+  assert run.train_and_evaluate(longer, str(tmp_path)).step == 2
+  assert {n: (fold_dir / n).read_bytes() for n in before} == before
 
 
 def test_bad_settings_fail_before_compiling(config, tmp_path):

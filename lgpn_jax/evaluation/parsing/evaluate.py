@@ -42,7 +42,8 @@ from lgpn_jax.red140 import continuous, folds, schema
 
 
 def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = None,
-                  builder=None, model_state: FoldModel | None = None) -> str:
+                  builder=None, model_state: FoldModel | None = None,
+                  notes=None) -> str:
   """Evaluates ``<workdir>/fold{fold}`` on its unseen test GMs; returns the
   JSON path (see the module doc). ``builder``/``model_state`` default to
   ``data.builder(config)`` / ``load_fold_model(config, fold dir)``."""
@@ -72,8 +73,7 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
       logging.info('%s was fitted at step %s, the checkpoint is at %s: '
                    'refitting', reg_path, head_loaded.step, state.step)
       fit, head_loaded = True, None
-  predictor = inference.Predictor(state.model, state.variables, state.adjacency,
-                                  mask_rows=int(ev['num_mask_images']))
+  predictor = passes.test_predictor(config, state)
   loaded = time.perf_counter()
   seen = None if fit else passes.load_seen(fdir, state.step)
   seen_source = 'cached' if seen is not None else 'computed'
@@ -93,6 +93,10 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
       train_images=dict(zip(schema.CONTINUOUS_COLUMNS, head.count.astype(int).tolist())),
       train_rmse=dict(zip(schema.CONTINUOUS_COLUMNS,
                           np.sqrt(head.train_mse).tolist())))
+  if state.selected:
+    rep['model_selection'] = files.read_json(rundir.selection_path(fdir))
+    logging.warning('fold %d: %s', fold, rep['model_selection']['warning'])
+  rep.update(notes or {})
   path = rundir.eval_path(workdir, fold, ev['num_images'])
   if jax.process_index() == 0:
     rep['predictions'] = os.path.basename(

@@ -22,8 +22,26 @@ from lgpn_jax.evaluation.parsing.settings import settings
 from lgpn_jax.red140 import continuous
 
 
-# Outputs of the graph rows only (not one row per image).
+# Outputs of the drawn graphs only (not one row per image).
 PER_GRAPH = inference.GRAPH_KEYS + ('graph_gm_index',)
+
+
+def _keep_graphs_of_new_gms(out: dict, chosen: list, limit: int) -> dict:
+  """``out`` with the learned graphs of the first image of each GM not in
+  ``chosen`` yet (``limit`` GMs in all, ``chosen`` updated) instead of every
+  image's: what the plots draw, without holding every image's graphs."""
+  rows = []
+  for i, g in enumerate(out['gm_index'].tolist()):
+    if len(chosen) >= limit:
+      break
+    if g not in chosen:
+      chosen.append(g)
+      rows.append(i)
+  for key in inference.GRAPH_KEYS:
+    if key in out:
+      out[key] = tuple(a[rows] for a in out[key])
+  out['graph_gm_index'] = out['gm_index'][rows]
+  return out
 
 
 def _iterator(config, state: FoldModel, builder, split: str, ev: dict):
@@ -101,24 +119,70 @@ def test_pass(config, state: FoldModel, builder, head, *,
   """Outputs over the fold's test split, generated images only.
 
   probabilities [N, 55], regressed [N, 9] (normalised), label, gm_index,
-  continuous, continuous_mask, p_generated (models with the head), and the
-  learned graphs (``masks``, ``correlations``) of the first image of the
-  first few GMs (``graph_gm_index``).
+  continuous, continuous_mask, p_generated (models with the head); the
+  learned graphs (``masks``, ``correlations``) of the first image of each of
+  the first ``eval.num_mask_images`` GMs (their GMs in ``graph_gm_index``);
+  and ``gm_masks``: per test GM (in ``gm_masks['gm_index']`` order) the mean
+  of every image's learned edge mask at each (un)pooled level (empty for
+  heads without pooling).
   """
   ev = settings(config)
-  predictor = predictor or inference.Predictor(
-      state.model, state.variables, state.adjacency,
-      mask_rows=int(ev['num_mask_images']))
+  predictor = predictor or test_predictor(config, state)
+  sums: dict[int, list[np.ndarray]] = {}
+  counts: dict[int, int] = {}
+  chosen: list[int] = []
 
   def chunks():
     for chunk in inference.iterate(
         predictor, _iterator(config, state, builder, 'test', ev)):
       gen = chunk['is_generated'] > 0
-      out = {k: (v if k in PER_GRAPH else v[gen]) for k, v in chunk.items()}
+      out = {k: (tuple(m[gen] for m in v) if isinstance(v, tuple)
+                 else v[gen]) for k, v in chunk.items()}
       out['regressed'] = head.predict(out.pop('continuous_features'))
-      yield out
+      for g in np.unique(out['gm_index']).tolist():
+        sel = out['gm_index'] == g
+        add = [m[sel].sum(0) for m in out.get('masks', ())]
+        sums[g] = add if g not in sums else [a + b for a, b in zip(sums[g],
+                                                                   add)]
+        counts[g] = counts.get(g, 0) + int(sel.sum())
+      yield _keep_graphs_of_new_gms(out, chosen, int(ev['num_mask_images']))
 
   out = inference.collect(chunks())
   if 'probabilities' not in out:
     raise ValueError(f'fold {state.fold}: the test split has no generated image')
+  order = sorted(counts)
+  out['gm_masks'] = dict(
+      gm_index=np.asarray(order, np.int32),
+      levels=[np.stack([sums[g][i] / counts[g] for g in order])
+              for i in range(len(sums[order[0]]))])
   return out
+
+
+def test_predictor(config, state: FoldModel) -> inference.Predictor:
+  """The evaluation forward: every image's learned edge masks come back (a
+  batch's worth of rows), for the per-GM pooled-graph statistics."""
+  return inference.Predictor(state.model, state.variables, state.adjacency,
+                             mask_rows=int(settings(config)['batch_size']))
+
+
+def heldout_node_loss(config, state: FoldModel, builder) -> float:
+  """Mean node loss of the fold's test split (generated images): per image
+  the cross-entropy of every node summed over the 55 nodes, from the
+  predicted P(node = 1) (equal to the 2-way softmax CE and to the sigmoid
+  BCE). The released script selects its model by this number, so it is a
+  look at the test fold: use only to reproduce that selection."""
+  ev = settings(config)
+  predictor = inference.Predictor(state.model, state.variables,
+                                  state.adjacency)
+  total, count = 0.0, 0
+  for chunk in inference.iterate(
+      predictor, _iterator(config, state, builder, 'test', ev)):
+    gen = chunk['is_generated'] > 0
+    p = np.clip(chunk['probabilities'][gen].astype(np.float64), 1e-12,
+                1 - 1e-12)
+    y = chunk['label'][gen] > 0.5
+    total += float(-np.where(y, np.log(p), np.log1p(-p)).sum())
+    count += int(gen.sum())
+  if not count:
+    raise ValueError(f'fold {state.fold}: the test split has no generated image')
+  return total / count

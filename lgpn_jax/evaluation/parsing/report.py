@@ -78,7 +78,7 @@ def _choice(p: np.ndarray) -> np.ndarray:
   """Index of the chosen node of a multi-node hyperparameter; -1 = 'other'
   (every node < 0.5, the encoding of codes outside the tables)."""
   best = np.argmax(p, axis=-1)
-  return np.where(np.max(p, axis=-1) >= 0.5, best, -1)
+  return np.where(schema.node_decision(np.max(p, axis=-1)), best, -1)
 
 
 def score(probabilities, labels, regressed, targets, target_mask,
@@ -138,7 +138,7 @@ def _per_gm(outputs: Mapping, train_gms, absent_class: str) -> list[dict]:
               outputs['regressed'][sel], outputs['targets'][sel],
               outputs['continuous_mask'][sel], absent_class)
     grp = s['nodes']['groups']
-    pred = outputs['probabilities'][sel] >= 0.5
+    pred = schema.node_decision(outputs['probabilities'][sel])
     exact = np.all(pred == (outputs['label'][sel] >= 0.5), axis=1)
     name = gms[g].name
     dist = np.abs(nearest - schema.label_table()[g]).sum(1)
@@ -175,6 +175,42 @@ def attack(seen: Mapping | None, unseen: Mapping, num_pairs: int, seed: int,
              calibrated_on='seen' if 'seen' in sets else 'each set itself',
              pair_seed=seed, requested_pairs=num_pairs)
   return out, curves
+
+
+POOLED_GRAPHS = (
+    'Per (un)pooled level, P_g = the fraction of test GM g\'s images whose '
+    'learned mask has each edge. between_gm: the mean over pairs of GMs of '
+    'the mean |P_g - P_h| over the entries (0: every GM gets the same '
+    'graph); within_gm: the mean over GMs and entries of 2 P_g (1 - P_g), a '
+    'single image\'s mean |mask - P_g| (0: every image of a GM gets the same '
+    'graph); edge_density: the mean of P_g.')
+
+
+def pooled_graph_differences(gm_masks) -> dict | None:
+  """How much the learned (un)pooled graphs depend on the GM.
+
+  ``gm_masks['levels'][l]`` is [G, n, n]: per test GM, the fraction of its
+  images with each edge at level l. Per level: ``between_gm`` = the mean over
+  pairs of GMs of the mean |P_g - P_h| over the n x n entries (0: every GM
+  gets the same graph); ``within_gm`` = the mean over GMs and entries of
+  2 P (1 - P), the mean |m - P_g| of a single image's mask m around its GM's
+  (0: every image of a GM gets the same graph); ``edge_density`` = mean P.
+  None for heads without pooling.
+  """
+  if not gm_masks or not gm_masks.get('levels'):
+    return None
+  levels = []
+  for p in gm_masks['levels']:
+    p = np.asarray(p, np.float64)
+    g = len(p)
+    pairs = [np.abs(p[i] - p[j]).mean() for i in range(g)
+             for j in range(i + 1, g)]
+    levels.append(dict(nodes=int(p.shape[-1]),
+                       between_gm=float(np.mean(pairs)) if pairs else None,
+                       within_gm=float(np.mean(2 * p * (1 - p))),
+                       edge_density=float(p.mean())))
+  return dict(levels=levels, num_gms=int(len(gm_masks['gm_index'])),
+              definition=POOLED_GRAPHS)
 
 
 def build_report(test: Mapping, seen: Mapping | None, *, fold: int,
@@ -248,6 +284,7 @@ def build_report(test: Mapping, seen: Mapping | None, *, fold: int,
       per_gm=_per_gm(single, fold_info.train, absent),
       per_gm_note=PER_GM_NOTE,
       coordinated_attack=attack_out,
+      pooled_graphs=pooled_graph_differences(test.get('gm_masks')),
       definitions=DEFINITIONS,
       node_names=names)
   plot_data = dict(curves=curves, per_h=per_h)

@@ -11,7 +11,8 @@ from lgpn_jax.evaluation import metrics
 from lgpn_jax.red140 import continuous
 
 DEFINITIONS = dict(
-    node_prediction='P(node=1) >= 0.5 (2-way argmax; a tie counts as 1).',
+    node_prediction=('P(node=1) > 0.5 (a tie at 0.5 predicts 0, as the '
+                     'authors\' 2-way argmax).'),
     f1=('Per node: F1 macro-averaged over the classes {0,1} over the scored '
         'images; group value = mean over the group\'s nodes (loss 0-9, '
         'continuous bins 10-36, discrete 37-54). absent_class=ignore: a class '
