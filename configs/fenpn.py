@@ -59,10 +59,12 @@ def get_config():
   loss.symmetry_weight = 1.0
   loss.low_freq_radius = 25          # spectrum window: 51x51 at frequency 0.
   t = config.train
+  default.step_based(t, num_steps=156_000)
   t.batch_size = 16
-  t.num_steps = 156_000
   t.learning_rate = 1e-4
   t.lr_decay_rate = 1.0
   t.weight_decay = 0.0
+  t.weight_decay_mode = 'decoupled'
+  t.skip_all_real_batches = False    # only generated images are drawn.
   t.real_fraction = 0.0
   return config

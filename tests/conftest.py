@@ -18,6 +18,8 @@ import os
 import types
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+# Commands the tests start never write to the user's compilation cache.
+os.environ.setdefault('LGPN_JAX_COMPILATION_CACHE', '')
 if '--xla_backend_optimization_level' not in os.environ.get('XLA_FLAGS', ''):
   os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
                              ' --xla_backend_optimization_level=1').strip()

@@ -23,6 +23,7 @@ ALLOWED = {
     'lgpn_jax.perf': set(),
     'lgpn_jax.cli': {'lgpn_jax.provenance'},
     'lgpn_jax.provenance': set(),
+    'lgpn_jax.compile_cache': set(),
     'lgpn_jax.files': set(),
     'lgpn_jax.mesh': set(),
     'lgpn_jax.rundir': {'lgpn_jax.red140', 'lgpn_jax.files'},

@@ -25,7 +25,6 @@ import numpy as np
 
 from lgpn_jax import mesh as mesh_lib, tasks
 from lgpn_jax.models import bn_fold
-from lgpn_jax.models.build import build_model
 from lgpn_jax.perf import flops, roofline
 from lgpn_jax.red140 import graphs
 from lgpn_jax.train import trainer
@@ -107,7 +106,7 @@ class Bench:
     self.config = config.copy_and_resolve_references()
     with self.config.unlocked():
       self.config.model.fold_bn = False
-    self.model = build_model(self.config.model)
+    self.model = tasks.get(self.config).build_model(self.config.model)
     self.size = config.data.image_size
     self.adjacency = jnp.asarray(
         graphs.fold_correlation_graph(config.fold, config.graph.tau,

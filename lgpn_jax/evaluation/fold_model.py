@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -31,11 +31,13 @@ class FoldModel:
   selected: bool = False     # the released model selection's checkpoint.
 
 
-def load_fold_model(config, fold_dir_path: str) -> FoldModel:
+def load_fold_model(config, fold_dir_path: str,
+                    build: Callable = build_model) -> FoldModel:
   """The model, variables and graph of ``<workdir>/fold{k}``.
 
   The model section comes from the fold's saved config (the architecture the
-  checkpoint was trained with) when it has one, else from ``config``. A fold
+  checkpoint was trained with) when it has one, else from ``config``;
+  ``build`` makes the model from it (the task's ``build_model``). A fold
   trained with ``train.selection='released'`` is read from its selected
   checkpoint (lgpn_jax/train/selection.py), else the latest.
   """
@@ -62,6 +64,6 @@ def load_fold_model(config, fold_dir_path: str) -> FoldModel:
     logging.warning('%s missing: rebuilding the fold %d graph (tau %s)',
                     adj_path, fold, tau)
     adjacency = graphs.fold_correlation_graph(fold, tau, protocol)
-  return FoldModel(build_model(model_cfg), variables, adjacency,
+  return FoldModel(build(model_cfg), variables, adjacency,
                    None if step is None else int(step), fold, protocol,
                    selected)

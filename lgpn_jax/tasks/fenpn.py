@@ -12,20 +12,16 @@ the same JSON, metrics and regression stage (on FEN-PN's ``node_features``).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import numpy as np
 
-from lgpn_jax import rundir
-from lgpn_jax.evaluation.fold_model import load_fold_model
-from lgpn_jax.evaluation.parsing import evaluate as evaluate_lib
 from lgpn_jax.evaluation.parsing.regression import continuous_node_indices
 from lgpn_jax.losses import fenpn as losses
 from lgpn_jax.models.build import DTYPES
 from lgpn_jax.models.fenpn import FEN, FENPN, PN
 from lgpn_jax.red140 import continuous, folds, schema
-from lgpn_jax.tasks import base, parsing
+from lgpn_jax.tasks import parsing
 
 NAME = 'fenpn'
 
@@ -104,24 +100,3 @@ class FENPNParsing(parsing.ModelParsing):
 
   def accuracy_terms(self, outputs, batch):
     return losses.accuracy_terms(outputs, batch, self.clusters)
-
-  def fold_model(self, fold_dir: str):
-    """The trained fold with FEN-PN as its model (``load_fold_model`` builds
-    the architecture from the fold's saved config; it knows LGPN only)."""
-    state = load_fold_model(self.config, fold_dir)
-    saved = (rundir.load_fold_config(fold_dir) if rundir.has_config(fold_dir)
-             else self.config)
-    return dataclasses.replace(state, model=build_model(saved.model))
-
-  def evaluate(self, workdir, fold, *, builder=None, num_images=None):
-    return evaluate_lib.evaluate_fold(
-        self.config, workdir, fold, num_images=num_images, builder=builder,
-        model_state=self.fold_model(rundir.fold_dir(workdir, fold)))
-
-  def evaluate_trained(self, workdir, fold):
-    """The regression stage on the training split, then the test split."""
-    state = self.fold_model(rundir.fold_dir(workdir, fold))
-    evaluate_lib.fit_for_fold(self.config, rundir.fold_dir(workdir, fold),
-                              model_state=state)
-    return evaluate_lib.evaluate_fold(self.config, workdir, fold,
-                                      model_state=state)

@@ -52,8 +52,8 @@ class ModelParsing(base.Task):
 
   def selection_loss(self, variables, builder):
     c = self.config
-    state = FoldModel(build_model(c.model), variables, self.adjacency(), None,
-                      c.fold, c.data.protocol)
+    state = FoldModel(self.build_model(c.model), variables, self.adjacency(),
+                      None, c.fold, c.data.protocol)
     return passes.heldout_node_loss(c, state, builder)
 
   def train_batches(self, builder, seed):
@@ -70,11 +70,12 @@ class ModelParsing(base.Task):
                notes=None):
     return evaluate_lib.evaluate_fold(self.config, workdir, fold,
                                       num_images=num_images, builder=builder,
-                                      notes=notes)
+                                      notes=notes, build=self.build_model)
 
   def evaluate_trained(self, workdir, fold):
     """The regression stage on the training split, then the test split."""
-    evaluate_lib.fit_for_fold(self.config, rundir.fold_dir(workdir, fold))
+    evaluate_lib.fit_for_fold(self.config, rundir.fold_dir(workdir, fold),
+                              build=self.build_model)
     return self.evaluate(workdir, fold)
 
   def summary(self, rep):

@@ -2,7 +2,7 @@
 parameter leaf gets a non-zero gradient from the config's own objective.
 
 Each config keeps its structure (backbone, head, pooling levels, classifier,
-edge gradient, loss terms and weights) at tiny widths and 16x16 images;
+edge gradient, loss terms and weights) at tiny widths and 32x32 images;
 configs with the same tiny structure share one compiled gradient.
 Intentional exceptions are listed in EXCEPTIONS with the reason.
 """
@@ -20,13 +20,16 @@ import pytest
 
 from lgpn_jax import tasks
 from lgpn_jax.losses.terms import combine
+from lgpn_jax.red140 import folds, schema
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 NAMES = sorted(os.path.basename(p)[:-3]
                for p in glob.glob(os.path.join(REPO, 'configs', '*.py'))
                if not p.endswith('__init__.py'))
-SIZE, BATCH = 16, 6
+SIZE, BATCH = 32, 6
+# Fold-1 training GMs for the generated images of the fake batch.
+TRAIN_GMS = [schema.gm_index()[g] for g in folds.get_fold(1).train[:BATCH]]
 TINY_MODEL = dict(dtype='float32', feature_dim=32, stem_width=8,
                   stage_sizes=(1, 1, 1, 1), widths=(4, 8, 8, 16),
                   pyramid_width=8, head_hidden=16, node_dim=8, init_from='')
@@ -40,6 +43,9 @@ def tiny(name):
     config.model.update(TINY_MODEL)
     config.model.gcn_dropout = 0.0
     config.data.image_size = SIZE
+    if 'low_freq_radius' in config.loss:     # FEN-PN's spectrum window.
+      config.loss.low_freq_radius = min(config.loss.low_freq_radius,
+                                        SIZE // 2 - 1)
   return config
 
 
@@ -51,6 +57,7 @@ def fake_batch(task_keys, num_classes=None):
       label=((rng.random((BATCH, 55)) < 0.4) * is_gen[:, None]).astype(
           np.float32),
       is_generated=is_gen,
+      gm_index=np.where(is_gen == 1, TRAIN_GMS, -1).astype(np.int32),
       class_label=np.arange(BATCH) % (num_classes or 2))
   return {k: jnp.asarray(batch[k]) for k in task_keys}
 

@@ -188,11 +188,11 @@ def test_evaluation_stage_is_called_with_the_fold(config, tmp_path,
   run.train_and_evaluate(config, str(tmp_path))
   calls = []
 
-  def fit_for_fold(cfg, fold_dir):
+  def fit_for_fold(cfg, fold_dir, build=None):
     calls.append(('fit', fold_dir))
 
   def evaluate_fold(cfg, workdir, fold, num_images=None, builder=None,
-                    notes=None):
+                    notes=None, build=None):
     calls.append(('eval', workdir, fold))
     return files.write_json(fake_report(0.5, 0.1),
                             os.path.join(workdir, 'fold1', 'eval_fold1.json'))

@@ -38,15 +38,17 @@ from lgpn_jax.evaluation import inference, plots, report_provenance
 from lgpn_jax.evaluation.fold_model import FoldModel, load_fold_model
 from lgpn_jax.evaluation.parsing import passes, regression, report
 from lgpn_jax.evaluation.parsing.settings import settings
+from lgpn_jax.models.build import build_model
 from lgpn_jax.red140 import continuous, folds, schema
 
 
 def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = None,
                   builder=None, model_state: FoldModel | None = None,
-                  notes=None) -> str:
+                  notes=None, build=build_model) -> str:
   """Evaluates ``<workdir>/fold{fold}`` on its unseen test GMs; returns the
   JSON path (see the module doc). ``builder``/``model_state`` default to
-  ``data.builder(config)`` / ``load_fold_model(config, fold dir)``."""
+  ``data.builder(config)`` / ``load_fold_model(config, fold dir, build)``
+  (``build``: the task's model builder)."""
   folds.check_fold(fold, config.data.protocol)
   ev = settings(config)
   if num_images is not None:
@@ -55,7 +57,7 @@ def evaluate_fold(config, workdir: str, fold: int, *, num_images: int | None = N
       raise ValueError(f'num_images must be >= 1, got {num_images}')
   fdir = rundir.fold_dir(workdir, fold)
   start = time.perf_counter()
-  state = model_state or load_fold_model(config, fdir)
+  state = model_state or load_fold_model(config, fdir, build)
   if state.fold != fold:
     raise ValueError(f'model state is fold {state.fold}, asked for fold {fold}')
   builder = builder if builder is not None else data.builder(config)
@@ -168,8 +170,8 @@ def _train_pass(config, state: FoldModel, builder, fdir: str, fit: bool,
   return head, seen
 
 
-def fit_for_fold(config, fold_dir: str, *, builder=None, model_state=None
-                 ) -> str:
+def fit_for_fold(config, fold_dir: str, *, builder=None, model_state=None,
+                 build=build_model) -> str:
   """Fits the regression stage of a trained fold; saves ``regression.npz``.
 
   Runs the fold's checkpoint (``model_state``: a ``FoldModel``, loaded from
@@ -180,7 +182,7 @@ def fit_for_fold(config, fold_dir: str, *, builder=None, model_state=None
   probabilities of the same pass are cached for ``evaluate_fold``'s seen
   coordinated attacks.
   """
-  state = model_state or load_fold_model(config, fold_dir)
+  state = model_state or load_fold_model(config, fold_dir, build)
   builder = builder if builder is not None else data.builder(config)
   _train_pass(config, state, builder, fold_dir, True)
   return rundir.regression_path(fold_dir)
