@@ -74,7 +74,7 @@ def body(fv):
         f'{jax.local_device_count()} local / {jax.device_count()} devices '
         f'({jax.devices()[0].platform})', flush=True)
   if fv.dry_run:
-    print(run.dry_run(fv.config))
+    print(run.dry_run(fv.config, fv.workdir))
     return 0
   run.train_and_evaluate(fv.config, fv.workdir)
   return 0

@@ -26,12 +26,15 @@ from lgpn_jax.train import dry_run as dry_run_lib
 from lgpn_jax.train import metric_writer, trainer
 
 
-def check_inputs(config: ml_collections.ConfigDict, task) -> None:
-  """What fails later fails now, before anything compiles: the fold and
-  protocol (the fold's graph), the task's settings, and the data set (its
-  name, and that it is built or can be built)."""
+def check_inputs(config: ml_collections.ConfigDict, task,
+                 fold_dir: str) -> None:
+  """What fails later fails now, before anything compiles or is written: the
+  fold and protocol (the fold's graph), the task's settings, the fold's
+  identity (an existing fold trained with another config), and the data set
+  (its name, and that it is built or can be built)."""
   task.adjacency()
   task.check()
+  fold_identity.check(config, fold_dir, action='train')
   data.builder(config)
 
 
@@ -43,8 +46,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   when ``config.train.run_evaluation``.
   """
   task = tasks.get(config)
-  check_inputs(config, task)
   fold_dir = os.path.abspath(rundir.fold_dir(workdir, config.fold))
+  check_inputs(config, task, fold_dir)
   if trainer.is_main_process():
     metric_writer.log_config(fold_dir, config)
   start = time.perf_counter()
@@ -114,10 +117,11 @@ def what_next(workdir: str, fold: int, eval_path: str | None) -> str:
   return '\n'.join(lines)
 
 
-def dry_run(config: ml_collections.ConfigDict) -> str:
-  """What a training run of ``config`` would be (see train/dry_run.py)."""
+def dry_run(config: ml_collections.ConfigDict, workdir: str) -> str:
+  """What a training run of ``config`` in ``workdir`` would be (see
+  train/dry_run.py); the same checks as a run's, nothing written."""
   task = tasks.get(config)
-  check_inputs(config, task)
+  check_inputs(config, task, rundir.fold_dir(workdir, config.fold))
   return dry_run_lib.describe(config, task, data.builder(config))
 
 

@@ -179,7 +179,7 @@ def test_eval_cli_all_folds_multi_image_reuses_the_regression(
   """eval.py --all_folds --num_images=3 on the same fold (model loading is
   replaced by the fixture's restored state, to skip a second restore)."""
   config, state, workdir, _, single = tiny_fold
-  monkeypatch.setattr(evaluate, 'load_fold_model', lambda cfg, d: state)
+  monkeypatch.setattr(evaluate, 'load_fold_model', lambda cfg, d, *_: state)
   config.eval.plots = False
   try:
     paths = run.evaluate(config, workdir, all_folds=True, num_images=3,
