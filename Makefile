@@ -3,31 +3,41 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install test test-fast quickstart gpu-wheels clean
+.PHONY: install install-dev test test-fast quickstart gpu-wheels clean
 
+## The runtime: requirements.txt and this package (editable) into .venv.
 $(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is needed (PYTHON=python3.11 make ...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
+## The test tools on top (requirements-dev.txt).
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
 
+install-dev: $(DEV_STAMP)
+
 ## Runs the whole test suite (about 10 minutes on 2 CPU cores).
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(PY) -m pytest -q tests
 
 ## Skips the tests marked slow.
-test-fast: $(STAMP)
+test-fast: $(DEV_STAMP)
 	$(PY) -m pytest -q -m "not slow" tests
 
 ## Builds the synthetic data set, trains and evaluates on it (CPU, minutes).
 quickstart: $(STAMP)
 	$(PY) train.py --config=configs/quickstart.py --workdir=runs/quickstart
 
-## Wheels of what the GPU machine's image lacks, for scripts/benchmark_gpu.sh
+## Wheels of what a GPU machine's image may lack, for scripts/benchmark_gpu.sh
 ## (carried as .whl; see docs/PERFORMANCE.md). Needs pip's index, not a GPU.
 gpu-wheels:
 	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \

@@ -12,12 +12,18 @@ nothing dropped) and writes <workdir>/fold<k>/eval_fold<k>.json (with
 <workdir>/fold<k>/plots/. The JSON holds loss / discrete F1 and accuracy,
 per-node values, L1 per continuous hyperparameter, per-GM and
 per-hyperparameter tables, coordinated-attack accuracy / AUC / Pd@5%FAR for
-seen and unseen GMs, the majority-label baseline, and every metric's
-definition. --all_folds evaluates every fold<k> directory present, then
-prints and saves (<workdir>/eval_all_folds.json) mean +- std over the folds
-in the paper's layout; --aggregate_only only aggregates the JSONs already
-there. Detection / attribution configs write <workdir>/fold<k>/eval_<task>.json.
-Data: config.data names the built data set; settings: config.eval.
+seen and unseen GMs, the majority-label baseline, every metric's
+definition, the provenance (command line, config, data set and build
+options, git commit, library versions, devices) and the timing; the
+per-image test predictions go to <workdir>/fold<k>/test_predictions_fold<k>.npz
+and the headline numbers to the fold's TensorBoard log (eval/). Each pass
+prints its progress. --all_folds evaluates every fold<k> directory present,
+then prints (with how many of the 4 folds it covers) and saves
+(<workdir>/eval_all_folds.json) mean +- std over the folds in the paper's
+layout; --aggregate_only only aggregates the JSONs already there. Detection /
+attribution configs write <workdir>/fold<k>/eval_<task>.json.
+Data: config.data names the built data set (give the --config.data.data_dir
+the build used); settings: config.eval.
 """
 
 import sys

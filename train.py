@@ -7,6 +7,10 @@ usage: python train.py --config=configs/quickstart.py --workdir=runs/quickstart
 The fold trains into <workdir>/fold<k>/ (checkpoints, metrics.jsonl,
 TensorBoard events, config.json, adjacency.npy; layout in
 lgpn_jax/rundir.py) and resumes from its latest checkpoint when restarted.
+It ends with the evaluation's table (the model against the majority-label
+baseline) and the commands to go on with (predict, tensorboard, plots).
+--dry_run prints the config, parameters and FLOPs per module, the data
+splits and the per-device batch, and exits without training.
 Any config field can be overridden with --config.<path>=<value>.
 
 Multi-host: start the same command on every host with --multihost; JAX finds
@@ -38,6 +42,9 @@ def define(fv, argv):
                        'processes.', flag_values=fv)
   flags.DEFINE_integer('process_id', None, 'Multi-host: index of this '
                        'process.', flag_values=fv)
+  flags.DEFINE_bool('dry_run', False, 'Print the config, parameters and '
+                    'FLOPs per module, the data splits and the batch per '
+                    'device, then exit without training.', flag_values=fv)
 
 
 def initialize_distributed(fv) -> None:
@@ -66,6 +73,9 @@ def body(fv):
   print(f'process {jax.process_index()} of {jax.process_count()}: '
         f'{jax.local_device_count()} local / {jax.device_count()} devices '
         f'({jax.devices()[0].platform})', flush=True)
+  if fv.dry_run:
+    print(run.dry_run(fv.config, fv.workdir))
+    return 0
   run.train_and_evaluate(fv.config, fv.workdir)
   return 0
 

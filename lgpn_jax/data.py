@@ -42,8 +42,11 @@ def builder(config):
 
   Process 0 builds first; the others wait, then open the same build.
   """
-  from input_pipeline import builders  # TensorFlow is imported here only.
+  from input_pipeline import DATASETS, builders  # TensorFlow: here only.
   d = config.data
+  if d.dataset not in DATASETS:
+    raise ValueError(f'config.data.dataset must be one of {DATASETS}, got '
+                     f'{d.dataset!r}')
   kwargs = build_options(d)
   data_dir = d.data_dir or None
   main = jax.process_index() == 0
@@ -53,3 +56,18 @@ def builder(config):
       builders.ensure_built(d.dataset, data_dir, **kwargs)
     multihost_utils.sync_global_devices('lgpn_data_built')
   return builders.ensure_built(d.dataset, data_dir, verbose=main, **kwargs)
+
+
+def split_sizes(builder) -> dict[str, int]:
+  """{split: examples} of a prepared builder, in the builder's split order."""
+  from input_pipeline import splits
+  have = builder.info.splits
+  return {s: int(have[s].num_examples) for s in splits.all_splits()
+          if s in have}
+
+
+def fold_splits(builder, fold: int, protocol: str) -> tuple[list, list]:
+  """(train split names, test split names) of a RED140 fold in this build."""
+  from input_pipeline import splits
+  train, test = splits.fold_splits(fold, protocol, builder.info.splits.keys())
+  return train.split('+'), test.split('+')

@@ -54,6 +54,12 @@ def read_json(path: str):
     return json.load(f)
 
 
+def read_jsonl(path: str) -> list:
+  """Every row of a JSON-lines file (blank lines skipped)."""
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
 def save_npy(path: str, array) -> str:
   """``np.save`` to ``path`` (a .npy name) atomically; returns the path."""
   tmp = f'{path}.tmp{os.getpid()}.npy'

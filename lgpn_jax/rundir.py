@@ -12,6 +12,10 @@
       regression.npz        the fitted continuous regression stage
       seen_outputs.npz      node probabilities of the training split (cached)
       eval_fold<k>[_images<n>][_<tag>].json   model-parsing evaluation
+      test_predictions_fold<k>[_images<n>][_<tag>].npz   its per-image
+                            test predictions
+      imported_weights.json the origin of weights convert.py imported
+      inference.jax_export  the inference function as StableHLO (export.py)
       eval_<task>.json      detection / attribution evaluation
       plots/                PNG figures of the evaluation
 
@@ -39,6 +43,8 @@ TENSORBOARD = 'tensorboard'
 REGRESSION_NPZ = 'regression.npz'
 SEEN_NPZ = 'seen_outputs.npz'
 PLOTS = 'plots'
+IMPORTED_JSON = 'imported_weights.json'
+EXPORT = 'inference.jax_export'
 
 
 def fold_dir(workdir: str, fold: int) -> str:
@@ -103,12 +109,32 @@ def _images_suffix(num_images: int) -> str:
   return '' if num_images == 1 else f'_images{num_images}'
 
 
+def _eval_suffix(num_images: int, tag: str) -> str:
+  return _images_suffix(num_images) + (f'_{tag}' if tag else '')
+
+
 def eval_path(workdir: str, fold: int, num_images: int = 1,
               tag: str = '') -> str:
   """Model parsing's per-fold evaluation JSON; ``tag`` names another
   evaluation of the same fold (e.g. 'concat', 'test-face')."""
-  suffix = _images_suffix(num_images) + (f'_{tag}' if tag else '')
-  return os.path.join(fold_dir(workdir, fold), f'eval_fold{fold}{suffix}.json')
+  return os.path.join(fold_dir(workdir, fold),
+                      f'eval_fold{fold}{_eval_suffix(num_images, tag)}.json')
+
+
+def predictions_path(workdir: str, fold: int, num_images: int = 1,
+                     tag: str = '') -> str:
+  """The per-image test predictions of ``eval_path``'s evaluation."""
+  return os.path.join(
+      fold_dir(workdir, fold),
+      f'test_predictions_fold{fold}{_eval_suffix(num_images, tag)}.npz')
+
+
+def imported_weights_path(fold_dir_path: str) -> str:
+  return os.path.join(fold_dir_path, IMPORTED_JSON)
+
+
+def export_path(fold_dir_path: str) -> str:
+  return os.path.join(fold_dir_path, EXPORT)
 
 
 def task_eval_path(workdir: str, fold: int, task: str) -> str:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The issue-5 measurements on one GPU, in five parts that each fit one 10-minute
-# call of the device tool; every JSON goes to $OUT (default: bench_out/).
+# The GPU measurements of docs/PERFORMANCE.md on one GPU, in five parts of
+# under 10 minutes each; every JSON goes to $OUT (default: bench_out/).
 #
 #   bash scripts/benchmark_gpu.sh baseline   # flops, roofline, latency, infer/train 32,64
 #   bash scripts/benchmark_gpu.sh variants   # shifted upsampling; fp32
@@ -11,8 +11,8 @@
 # Then, anywhere: python scripts/perf_table.py $OUT/*.json  (markdown table
 # with the reference's figures and the ratios, for docs/PERFORMANCE.md).
 #
-# Packages the GPU image lacks (ml_collections) travel as wheels in .whl/
-# (`make gpu-wheels` here, then carry .whl); they are installed to /tmp/site.
+# Packages a GPU image may lack (ml_collections) can be put as wheels in .whl/
+# (`make gpu-wheels` where pip has an index); they are installed to /tmp/site.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-bench_out}
@@ -25,7 +25,7 @@ if compgen -G ".whl/*.whl" > /dev/null; then
 fi
 export PYTHONPATH=$PWD:${PYTHONPATH:-}
 # H100 SXM datasheet peaks: 989 TFLOP/s dense bf16, 3.35 TB/s HBM3 (MFU and
-# the roofline floor use them; PERF_NOTES measured 798 and 3.0 on this card).
+# the roofline floor use them; an H100 measured 798 and 3.0, docs/PERFORMANCE.md).
 PEAKS="--peak_tflops=${PEAK_TFLOPS:-989} --peak_tbps=${PEAK_TBPS:-3.35}"
 bench() { python3 benchmark.py $PEAKS "$@"; }
 

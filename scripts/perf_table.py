@@ -1,5 +1,5 @@
-"""The issue-5 table: our benchmark.py JSON files next to the reference's H100
-figures, with the ratio for each row (markdown, for docs/PERFORMANCE.md).
+"""The performance table: our benchmark.py JSON files next to the reference's
+H100 figures, with the ratio for each row (markdown, for docs/PERFORMANCE.md).
 
   python scripts/perf_table.py bench_out/*.json
 
@@ -16,7 +16,7 @@ import os
 import sys
 
 # The authors' PyTorch LGP_Net on one H100 80GB HBM3, torch 2.11, 256x256
-# (../shared/docs/PERF_NOTES.md and issue 5).
+# (docs/PERFORMANCE.md, "The reference").
 # (label, kind, dtype, batch, reference value, unit, higher is better)
 REFERENCE = (
     ('training, batch 32, fp32 (reference: TF32)', 'train', 'float32', 32,
@@ -90,7 +90,7 @@ def table(results: dict[str, dict]) -> list[str]:
 
 
 def targets(results: dict[str, dict]) -> list[str]:
-  """Each issue-5 target against the best bf16 figure of any batch."""
+  """Each target against the best bf16 figure of any batch."""
   found = measurements(results)
   lines = []
   for kind, target in TARGETS.items():

@@ -141,7 +141,8 @@ def encode():
 
 
 class FakeModel(nn.Module):
-  """Fixed outputs: P(node j = 1) = sigmoid(x00 * (j - 27)), features = x00."""
+  """Fixed outputs: P(node j = 1) = sigmoid(x00 * (j - 27)), features = x00,
+  P(generated) = sigmoid(4 x00) (white: 0.982, black: 0.018)."""
   two_way: bool = False
 
   @nn.compact
@@ -152,6 +153,7 @@ class FakeModel(nn.Module):
       logits = jnp.stack([jnp.zeros_like(logits), logits], -1)
     feats = jnp.broadcast_to(s[:, None, None], (s.shape[0], 55, 4))
     return dict(node_logits=logits, node_features=feats,
+                real_fake_logits=jnp.stack([jnp.zeros_like(s), 4 * s], -1),
                 masks=(jnp.broadcast_to(adjacency, (s.shape[0], 55, 55)),))
 
 
@@ -266,3 +268,19 @@ def torchvision_keys():
   return types.SimpleNamespace(
       bn_shapes=_bn_shapes, block_shapes=_block_shapes,
       resnet50_shapes=_resnet50_shapes, random_state_dict=_random_state_dict)
+
+
+@pytest.fixture(scope='session')
+def imported_tiny_fold(tmp_path_factory):
+  """A fold folder (fold 1 of configs/released_tiny.py) made from random
+  weights in the authors' layout, as convert.py --workdir writes it:
+  (config, state_dict, workdir). Treat it as read-only."""
+  from configs import released_tiny
+  from lgpn_jax.evaluation import imported_fold
+  from lgpn_jax.models import synthetic_weights
+  root = tmp_path_factory.mktemp('imported_tiny')
+  config = released_tiny.get_config()
+  sd = synthetic_weights.random_state_dict(config, seed=5)
+  weights = synthetic_weights.write_safetensors(root / 'w.safetensors', sd)
+  imported_fold.write_fold(str(weights), str(root / 'runs'), config, 1)
+  return config, sd, str(root / 'runs')

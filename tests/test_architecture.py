@@ -17,10 +17,12 @@ PACKAGES = ('lgpn_jax', 'input_pipeline')
 
 # unit -> the units it may import (docs/ARCHITECTURE.md has the same table).
 ALLOWED = {
+    'lgpn_jax': {'lgpn_jax.evaluation'},
     'lgpn_jax.red140': set(),
     'lgpn_jax.models': set(),
     'lgpn_jax.perf': set(),
-    'lgpn_jax.cli': set(),
+    'lgpn_jax.cli': {'lgpn_jax.provenance'},
+    'lgpn_jax.provenance': set(),
     'lgpn_jax.compile_cache': set(),
     'lgpn_jax.files': set(),
     'lgpn_jax.mesh': set(),
@@ -37,7 +39,7 @@ ALLOWED = {
                             'lgpn_jax.mesh', 'lgpn_jax.rundir', 'lgpn_jax.files',
                             'lgpn_jax.fold_identity',
                             'lgpn_jax.checkpoint', 'lgpn_jax.data',
-                            'input_pipeline'},
+                            'lgpn_jax.provenance', 'input_pipeline'},
     'lgpn_jax.tasks': {'lgpn_jax.red140', 'lgpn_jax.models', 'lgpn_jax.losses',
                        'lgpn_jax.evaluation', 'lgpn_jax.rundir',
                        'input_pipeline'},
@@ -140,7 +142,7 @@ def _cycle(graph) -> list[str] | None:
 
 
 def test_every_unit_has_a_rule():
-  units = {unit_of(m) for m in MODULES} - {'lgpn_jax'}
+  units = {unit_of(m) for m in MODULES}
   assert units == set(ALLOWED), units ^ set(ALLOWED)
 
 

@@ -6,7 +6,8 @@ task's images (``spec``: the task's source tables, lgpn_jax/tasks/
 classification.py) with the shared inference code, and writes
 ``<workdir>/fold{k}/eval_{task}.json``:
   task, fold, step, class_names, train_gms, test_gms, num_images, settings,
-  definitions (classification_metrics.py) and what ``report`` adds:
+  definitions (classification_metrics.py), provenance
+  (``report_provenance``) and what ``report`` adds:
   * ``detection_report``: per_gm {GM: ap, accuracy, accuracy_generated,
     num_images}, mean_ap, mean_accuracy, accuracy_real, num_real;
   * ``attribution_report``: accuracy, per_class_accuracy, per_class_images,
@@ -26,7 +27,7 @@ import ml_collections
 
 from lgpn_jax import checkpoint, data, files, rundir
 from lgpn_jax.evaluation import classification_metrics as task_metrics
-from lgpn_jax.evaluation import inference, plots
+from lgpn_jax.evaluation import inference, plots, progress, report_provenance
 from lgpn_jax.models.build import build_classifier
 from lgpn_jax.red140 import schema
 
@@ -40,10 +41,12 @@ def predict(config, variables, builder, spec) -> dict:
   predictor = inference.Predictor(model, variables, None,
                                   outputs=inference.class_probabilities)
   batch_size = int(config.eval.batch_size or config.train.eval_batch_size)
-  out = inference.collect(inference.iterate(predictor, task_data.eval_batches(
-      builder, spec.test_table, spec.test_by_hash, batch_size=batch_size,
-      image_size=config.data.image_size,
-      holdout_percent=config.task_data.holdout_percent)))
+  out = inference.collect(inference.iterate(predictor, progress.batches(
+      task_data.eval_batches(
+          builder, spec.test_table, spec.test_by_hash, batch_size=batch_size,
+          image_size=config.data.image_size,
+          holdout_percent=config.task_data.holdout_percent),
+      f'{spec.task}: test images')))
   if 'probabilities' not in out:
     raise RuntimeError('the task selects no test image in this build')
   return dict(probs=out['probabilities'], labels=out['class_label'],
@@ -89,6 +92,7 @@ def evaluate_fold(config, workdir: str, fold: int, spec,
   report.update(notes or {})
   path = rundir.task_eval_path(workdir, fold, spec.task)
   if jax.process_index() == 0:
+    report['provenance'] = report_provenance.block(config, builder)
     files.write_json(report, path)
   return path
 

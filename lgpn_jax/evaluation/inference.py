@@ -31,39 +31,55 @@ CONTINUOUS_NODES = schema.family_nodes('continuous')
 
 
 def parsing_outputs(mask_rows: int = 0) -> Callable:
-  """LGPN's outputs -> probabilities, continuous_features (and masks)."""
+  """LGPN's outputs -> probabilities, continuous_features, p_generated
+  (where the model has the real/generated head), and with ``mask_rows > 0``
+  the learned graphs (``masks``, ``correlations``) of the rows
+  ``mask_index`` names."""
 
-  def outputs(out):
+  def outputs(out, mask_index=None):
     res = dict(
         probabilities=positive_probability(
             out['node_logits'].astype(jnp.float32)),
         continuous_features=out['node_features'][:, CONTINUOUS_NODES]
         .astype(jnp.float32))
+    if 'real_fake_logits' in out:
+      res['p_generated'] = jax.nn.softmax(
+          out['real_fake_logits'].astype(jnp.float32), -1)[:, 1]
     if mask_rows > 0:
-      res['masks'] = tuple(m[:mask_rows].astype(jnp.float32)
+      res['masks'] = tuple(m[mask_index].astype(jnp.float32)
                            for m in out['masks'])
+      res['correlations'] = tuple(c[mask_index].astype(jnp.float32)
+                                  for c in out.get('correlations', ()))
     return res
 
   return outputs
 
 
-def class_probabilities(out) -> dict:
+def class_probabilities(out, mask_index=None) -> dict:
   """A classifier's outputs -> softmax probabilities [B, C]."""
+  del mask_index
   return dict(probabilities=jax.nn.softmax(out['logits'], -1))
+
+
+GRAPH_KEYS = ('masks', 'correlations')
 
 
 class Predictor:
   """``predictor(images [B, H, W, 3]) -> dict of numpy outputs`` ([B, ...]).
 
-  ``outputs`` maps the model's outputs to what comes back (default: model
+  ``outputs(model outputs, mask_index)`` is what comes back (default: model
   parsing's ``parsing_outputs(mask_rows)``):
     probabilities [B, 55]  P(node = 1), either classifier;
+    p_generated [B]  P(generated) from LGPN's real/generated head (class 1
+      of ``real_fake_logits``, as the artifact loss trains it);
     continuous_features [B, 27, D]  node features of the 27 continuous nodes
       (after the graph head, float32), the regression stage's input;
-    masks  tuple of [K, n, n] learned edge masks per (un)pooled level of the
-      batch's first K = min(B, mask_rows) images (only with ``mask_rows > 0``;
-      empty for heads without pooling). Cutting on the device keeps the
-      host transfer small.
+    masks, correlations  tuples over the (un)pooled levels of [K, n_out,
+      n_out] learned edge masks and [K, n_out, n_in] soft correlation maps
+      C^T of K rows (only with ``mask_rows > 0``; empty for heads without
+      pooling): the rows ``mask_index`` names (default: the first ones),
+      at most ``mask_rows``. Selecting on the device keeps the host
+      transfer small.
 
   ``devices``: the devices to split the batch over (default: every local
   device). A batch whose size is not a multiple of their number is padded on
@@ -85,22 +101,30 @@ class Predictor:
     self.mask_rows = int(mask_rows)
     select = outputs or parsing_outputs(self.mask_rows)
 
-    def forward(variables, adjacency, images):
-      return select(model.apply(variables, images, adjacency, train=False))
+    def forward(variables, adjacency, images, mask_index):
+      return select(model.apply(variables, images, adjacency, train=False),
+                    mask_index)
 
     self._forward = jax.jit(forward)
 
-  def __call__(self, images) -> dict:
+  def __call__(self, images, mask_index=None) -> dict:
     images = np.asarray(images, np.float32)
     n = images.shape[0]
+    if mask_index is None:
+      mask_index = np.arange(min(n, self.mask_rows))
+    mask_index = np.asarray(mask_index, np.int32)[:self.mask_rows]
     k = len(self.devices)
     pad = (-n) % k
     if pad:
       images = np.concatenate([images, np.zeros((pad,) + images.shape[1:],
                                                 images.dtype)])
+    index = np.zeros(self.mask_rows, np.int32)   # fixed shape: one compile.
+    index[:len(mask_index)] = mask_index
     x = jax.device_put(images, self._data)
-    out = self._forward(self.variables, self.adjacency, x)
-    return jax.tree.map(lambda a: np.asarray(a)[:n], out)
+    out = self._forward(self.variables, self.adjacency, x, index)
+    return {key: (tuple(np.asarray(a)[:len(mask_index)] for a in value)
+                  if key in GRAPH_KEYS else np.asarray(value)[:n])
+            for key, value in out.items()}
 
 
 def iterate(predictor: Predictor, batches: Iterable[Mapping[str, np.ndarray]]
@@ -109,41 +133,38 @@ def iterate(predictor: Predictor, batches: Iterable[Mapping[str, np.ndarray]]
 
   Yields dicts with the Predictor's keys plus ``META_KEYS`` (those present in
   the batch). Batches without a ``mask`` count every row; batches that are
-  all padding are skipped without running the model.
+  all padding are skipped without running the model. The learned graphs
+  (with ``mask_rows > 0``) are those of the first ``mask_rows`` mask=1 rows:
+  one per row whenever ``mask_rows`` is at least the batch size.
   """
   for batch in batches:
     n = len(batch['image'])
     valid = np.asarray(batch.get('mask', np.ones(n)), np.float32) > 0
     if not valid.any():
       continue
-    out = predictor(batch['image'])
-    rows = {k: (tuple(m[valid[:len(m)]] for m in v) if isinstance(v, tuple)
-                else v[valid]) for k, v in out.items()}
+    out = predictor(batch['image'],
+                    mask_index=np.flatnonzero(valid)[:predictor.mask_rows])
+    rows = {k: (v if k in GRAPH_KEYS else v[valid]) for k, v in out.items()}
     for k in META_KEYS:
       if k in batch:
         rows[k] = np.asarray(batch[k])[valid]
     yield rows
 
 
-def collect(chunks: Iterable[Mapping], keys=None, max_masks: int = 0) -> dict:
-  """Concatenates ``iterate``'s per-batch dicts (``keys``: which; default all).
-
-  ``masks`` (tuples) are kept only for the first ``max_masks`` rows.
-  """
+def collect(chunks: Iterable[Mapping], keys=None) -> dict:
+  """Concatenates ``iterate``'s per-batch dicts (``keys``: which; default
+  all); the graph tuples level by level."""
   parts: dict[str, list] = {}
-  masks, have = [], 0
+  graphs: dict[str, list] = {}
   for chunk in chunks:
     for k, v in chunk.items():
-      if k == 'masks':
-        if have < max_masks and v:
-          take = max_masks - have
-          masks.append(tuple(m[:take] for m in v))
-          have += min(take, len(v[0]))
-        continue
-      if keys is None or k in keys:
+      if k in GRAPH_KEYS:
+        if v and len(v[0]):
+          graphs.setdefault(k, []).append(v)
+      elif keys is None or k in keys:
         parts.setdefault(k, []).append(v)
   out = {k: np.concatenate(v) for k, v in parts.items()}
-  if masks:
-    out['masks'] = tuple(np.concatenate([m[i] for m in masks])
-                         for i in range(len(masks[0])))
+  for k, levels in graphs.items():
+    out[k] = tuple(np.concatenate([c[i] for c in levels])
+                   for i in range(len(levels[0])))
   return out

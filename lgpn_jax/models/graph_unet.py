@@ -30,7 +30,8 @@ Choices, with reasons:
   * GCN layer: the repository's ``graph_ops.gcn_layer`` (ReLU(((A h + h) W +
     2 b) / (rowsum(A) + 1)), mean-normalised with a self-loop), not the paper's
     symmetric-normalised GCN: the other heads use it, so a comparison of heads
-    isolates the pooling, and it is already tested against jraph. The fold's
+    isolates the pooling, and it is already tested against an edge-list
+    reference (tests/models/test_graph_ops.py). The fold's
     graph is directed (conditional probabilities), where the symmetric
     normalisation has no single natural definition while a row mean does.
   * ratios default (0.9, 0.7, 0.6, 0.5): the paper's graph-classification

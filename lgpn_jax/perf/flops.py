@@ -6,7 +6,7 @@ FlopCounterMode, which produced the reference's 178.9 GFLOPs. ``xla_flops``
 asks XLA's cost analysis of the lowered, uncompiled module, which counts every
 operation (element-wise ones too). On GPU, the *compiled* module's cost
 analysis misses convolutions that run as cuDNN custom calls, so it is never
-used here (see PERF_NOTES.md).
+used here (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations

@@ -34,12 +34,17 @@ def test_predictor_outputs_padding_and_mask(two_way, fake_model):
   np.testing.assert_allclose(out['continuous_features'][:, 0, 0], s)
   assert out['masks'][0].shape == (2, 55, 55)
   np.testing.assert_array_equal(out['masks'][0][1], adj)
+  np.testing.assert_allclose(out['p_generated'], 1 / (1 + np.exp(-4 * s)),
+                             rtol=1e-5)
+  # The learned graphs of the first mask_rows = 2 valid rows (rows 1 and 4
+  # are padding), none of the all-padding batch.
   batch = dict(image=images, mask=np.array([1, 0, 1, 1, 0], np.float32),
-               gm_index=np.arange(5), is_generated=np.ones(5, np.int32))
+               gm_index=np.array([5, 6, 7, 5, 8]),
+               is_generated=np.ones(5, np.int32))
   pad = dict(image=images, mask=np.zeros(5, np.float32), gm_index=np.arange(5))
-  rows = inference.collect(inference.iterate(pred, [batch, pad]), max_masks=3)
-  assert rows['masks'][0].shape == (1, 55, 55)   # row 1 of 2 was padding.
-  np.testing.assert_array_equal(rows['gm_index'], [0, 2, 3])
+  rows = inference.collect(inference.iterate(pred, [batch, pad]))
+  assert rows['masks'][0].shape == (2, 55, 55)
+  np.testing.assert_array_equal(rows['gm_index'], [5, 7, 5])
   np.testing.assert_allclose(rows['probabilities'], expect[[0, 2, 3]], rtol=1e-5)
 
 
@@ -79,7 +84,7 @@ REQUIRED = ('fold', 'protocol', 'checkpoint_step', 'num_generated_images',
             'images_per_prediction', 'test_gms', 'summary', 'baseline_majority',
             'continuous_l1', 'per_node', 'per_hyperparameter', 'per_gm',
             'per_gm_note', 'coordinated_attack', 'definitions', 'regression',
-            'plots')
+            'plots', 'provenance', 'timing', 'seconds', 'predictions')
 
 
 @pytest.mark.slow
@@ -119,6 +124,38 @@ def test_end_to_end_fold_evaluation_writes_json_and_plots(tiny_fold,
 
 
 @pytest.mark.slow
+def test_the_report_says_where_it_came_from(tiny_fold, tiny_build):
+  config, _, workdir, path, report = tiny_fold
+  prov = report['provenance']
+  assert prov['config'] == json.loads(json.dumps(config.to_dict()))
+  data = prov['dataset']
+  assert data['name'] == 'synthetic' and data['version'] == '1.0.0'
+  assert data['config'] == 's32_n3_r24_seed0'
+  assert data['build_options']['image_size'] == 32
+  assert sum(data['examples_per_split'].values()) > 0
+  assert data['skipped_files'] == 0
+  assert prov['libraries']['jax'] == jax.__version__
+  assert prov['devices'] == dict(platform='cpu', kind='cpu', count=8,
+                                 process_count=1)
+  commit = prov['code']['git_commit']
+  assert commit is None or len(commit) == 40
+  timing = report['timing']
+  assert timing['train_split'] == 'computed' and timing['train_split_seconds'] > 0
+  assert report['seconds'] == timing['total_seconds'] >= (
+      timing['train_split_seconds'] + timing['test_split_seconds'])
+  with np.load(os.path.join(os.path.dirname(path), report['predictions'])) as z:
+    n = report['num_generated_images']
+    assert z['probabilities'].shape == (n, 55) and z['p_generated'].shape == (n,)
+    names = sorted({str(z['gm_names'][g]) for g in z['gm_index']})
+    assert names == report['test_gms']
+    assert list(z['continuous_columns']) == list(schema.CONTINUOUS_COLUMNS)
+    head = regression.RegressionHead.load(
+        rundir.regression_path(os.path.dirname(path)))
+    np.testing.assert_allclose(z['regressed_raw'],
+                               head.normaliser.denormalise(z['regressed']))
+
+
+@pytest.mark.slow
 def test_fit_for_fold_writes_the_same_regression(tiny_fold, synthetic_builder,
                                                  tmp_path):
   config, state, workdir, path, _ = tiny_fold
@@ -142,7 +179,7 @@ def test_eval_cli_all_folds_multi_image_reuses_the_regression(
   """eval.py --all_folds --num_images=3 on the same fold (model loading is
   replaced by the fixture's restored state, to skip a second restore)."""
   config, state, workdir, _, single = tiny_fold
-  monkeypatch.setattr(evaluate, 'load_fold_model', lambda cfg, d, *a: state)
+  monkeypatch.setattr(evaluate, 'load_fold_model', lambda cfg, d, *_: state)
   config.eval.plots = False
   try:
     paths = run.evaluate(config, workdir, all_folds=True, num_images=3,

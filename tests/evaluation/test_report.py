@@ -192,13 +192,17 @@ def test_aggregate_per_hyperparameter_l1_over_folds(fake_report):
   assert agg['per_hyperparameter_l1']['filters']['n'] == 0
 
 
-def test_collect_keeps_only_masks_of_first_rows():
-  chunks = [dict(probabilities=np.zeros((3, 55)), masks=(np.ones((3, 2, 2)),)),
-            dict(probabilities=np.ones((2, 55)), masks=(np.zeros((2, 2, 2)),))]
-  out = inference.collect(chunks, max_masks=4)
-  assert out['probabilities'].shape == (5, 55)
-  assert out['masks'][0].shape == (4, 2, 2)
-  assert out['masks'][0][3].sum() == 0 and out['masks'][0][2].sum() == 4
+def test_collect_concatenates_rows_and_graph_levels():
+  chunks = [dict(probabilities=np.zeros((3, 55)), masks=(np.ones((2, 2, 2)),),
+                 graph_gm_index=np.array([4, 7])),
+            dict(probabilities=np.ones((2, 55)), masks=(np.zeros((0, 2, 2)),)),
+            dict(probabilities=np.ones((1, 55)), masks=(np.zeros((1, 2, 2)),),
+                 graph_gm_index=np.array([9]))]
+  out = inference.collect(chunks)
+  assert out['probabilities'].shape == (6, 55)
+  assert out['masks'][0].shape == (3, 2, 2)
+  assert out['masks'][0][:2].sum() == 8 and out['masks'][0][2].sum() == 0
+  np.testing.assert_array_equal(out['graph_gm_index'], [4, 7, 9])
 
 
 def test_pooled_graph_differences_by_hand():

@@ -9,6 +9,7 @@ slow). The batch and optimizer are those of test_learning.py (the
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from lgpn_jax import checkpoint, fold_identity, rundir, run
+from lgpn_jax import checkpoint, files, fold_identity, rundir, run
 from lgpn_jax.mesh import host_value
 from lgpn_jax.red140 import graphs
 from lgpn_jax.tasks import parsing
@@ -181,7 +182,8 @@ def test_rows_after_the_last_checkpoint_are_not_repeated(config, tmp_path,
 
 @pytest.mark.slow
 def test_evaluation_stage_is_called_with_the_fold(config, tmp_path,
-                                                  monkeypatch):
+                                                  monkeypatch, capsys,
+                                                  fake_report):
   config.train.num_steps = 1
   run.train_and_evaluate(config, str(tmp_path))
   calls = []
@@ -192,7 +194,8 @@ def test_evaluation_stage_is_called_with_the_fold(config, tmp_path,
   def evaluate_fold(cfg, workdir, fold, num_images=None, builder=None,
                     notes=None, build=None):
     calls.append(('eval', workdir, fold))
-    return os.path.join(workdir, 'fold1', 'eval_fold1.json')
+    return files.write_json(fake_report(0.5, 0.1),
+                            os.path.join(workdir, 'fold1', 'eval_fold1.json'))
 
   monkeypatch.setattr(parsing.evaluate_lib, 'fit_for_fold', fit_for_fold)
   monkeypatch.setattr(parsing.evaluate_lib, 'evaluate_fold', evaluate_fold)
@@ -202,6 +205,9 @@ def test_evaluation_stage_is_called_with_the_fold(config, tmp_path,
   assert calls == [('fit', fold_dir), ('eval', str(tmp_path), 1)]
   assert result.eval_path == os.path.join(str(tmp_path), 'fold1',
                                           'eval_fold1.json')
+  out = capsys.readouterr().out          # the result table, then what next.
+  assert re.search(r'^model +50\.0 +80\.0 ', out, re.M), out
+  assert f'python predict.py --workdir={tmp_path} --fold=1' in out
   config.train.run_evaluation = False
   assert run.train_and_evaluate(config, str(tmp_path)).eval_path is None
 

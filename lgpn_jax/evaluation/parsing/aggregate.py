@@ -100,7 +100,8 @@ def result_table(agg: Mapping) -> tables.Table:
 
 
 def format_table(agg: Mapping) -> str:
-  """The printed aggregate: the Markdown table and the attack lines."""
+  """The printed aggregate, headed by how many of the folds it covers: the
+  Markdown table (aligned columns) and the attack lines."""
 
   def cell(d):
     return tables.format_cell(d, 'percent')
@@ -109,8 +110,8 @@ def format_table(agg: Mapping) -> str:
   attack = [f'coordinated attack {name}: acc {cell(v["accuracy"])}, '
             f'AUC {cell(v["auc"])}, Pd@FAR {cell(v["pd_at_far"])}'
             for name, v in ca.items()]
-  head = (f'folds {agg["folds"]} of {folds.NUM_FOLDS} '
-          f'({agg["protocol"]} protocol)')
+  head = (f'folds {agg["folds"]} ({agg["protocol"]} protocol): '
+          f'{len(agg["folds"])} of {folds.NUM_FOLDS} folds evaluated')
   return '\n'.join([head, tables.markdown(result_table(agg))] + attack)
 
 

@@ -65,8 +65,8 @@ def _features(config, state: FoldModel, builder, split: str, cap: int | None
   sel = passes.fold_selection(config, state)
   predictor = inference.Predictor(
       state.model, state.variables, state.adjacency,
-      outputs=lambda out: dict(node_features=out['node_features']
-                               .astype(jnp.float16)))
+      outputs=lambda out, _: dict(node_features=out['node_features']
+                                  .astype(jnp.float16)))
   counts: dict[int, int] = {}
 
   def limited(batches):

@@ -17,7 +17,7 @@ from typing import Mapping
 import numpy as np
 
 from lgpn_jax import files, rundir
-from lgpn_jax.evaluation import inference
+from lgpn_jax.evaluation import inference, progress
 from lgpn_jax.evaluation.fold_model import FoldModel
 from lgpn_jax.evaluation.parsing import regression
 from lgpn_jax.evaluation.parsing.settings import settings
@@ -30,10 +30,10 @@ def fold_selection(config, state: FoldModel) -> selection.Selection:
 
 
 def eval_batches(config, state: FoldModel, builder, split: str, ev: dict):
-  """Padded eval batches of the fold's 'train' or 'test' GMs: the build's
-  splits when the fold is one (``Selection.uses_splits``), else every image
-  of the selected GMs (input_pipeline.task_data); labels from the
-  selection's table when it relabels."""
+  """Padded eval batches of the fold's 'train' or 'test' GMs, with progress
+  lines: the build's splits when the fold is one (``Selection.uses_splits``),
+  else every image of the selected GMs (input_pipeline.task_data); labels
+  from the selection's table when it relabels."""
   sel = fold_selection(config, state)
   kw = dict(batch_size=int(ev['batch_size']),
             image_size=int(config.data.image_size))
@@ -48,13 +48,37 @@ def eval_batches(config, state: FoldModel, builder, split: str, ev: dict):
     batches = task_data.eval_batches(
         builder, sel.source_table(names, real=False),
         np.zeros(selection.NUM_SOURCES, bool), **kw)
+  batches = progress.batches(batches, f'fold {state.fold}: {split} split')
   return map(sel.remap, batches) if sel.relabels() else batches
+
+
+# Outputs of the drawn graphs only (not one row per image).
+PER_GRAPH = inference.GRAPH_KEYS + ('graph_gm_index',)
+
+
+def _keep_graphs_of_new_gms(out: dict, chosen: list, limit: int) -> dict:
+  """``out`` with the learned graphs of the first image of each GM not in
+  ``chosen`` yet (``limit`` GMs in all, ``chosen`` updated) instead of every
+  image's: what the plots draw, without holding every image's graphs."""
+  rows = []
+  for i, g in enumerate(out['gm_index'].tolist()):
+    if len(chosen) >= limit:
+      break
+    if g not in chosen:
+      chosen.append(g)
+      rows.append(i)
+  for key in inference.GRAPH_KEYS:
+    if key in out:
+      out[key] = tuple(a[rows] for a in out[key])
+  out['graph_gm_index'] = out['gm_index'][rows]
+  return out
 
 
 def save_seen(fold_dir_path: str, seen: Mapping, step: int | None) -> str:
   """Caches the training-split outputs (float32) for reuse by the same
-  checkpoint step: probabilities, gm_index and any other arrays of ``seen``
-  (the held-out images' outputs, parsing/attack.py)."""
+  checkpoint step: probabilities, gm_index, the pass's ``seconds`` and any
+  other arrays of ``seen`` (the held-out images' outputs,
+  parsing/attack.py)."""
   arrays = {k: (np.asarray(v, np.float32) if np.asarray(v).dtype.kind == 'f'
                 else np.asarray(v)) for k, v in seen.items()}
   return files.save_npz(rundir.seen_path(fold_dir_path),
@@ -117,15 +141,18 @@ def test_pass(config, state: FoldModel, builder, head, *,
   """Outputs over the fold's test split, generated images only.
 
   probabilities [N, 55], regressed [N, 9] (normalised), label, gm_index,
-  continuous, continuous_mask, ``masks`` of the first few images, and
-  ``gm_masks``: per test GM (in ``gm_masks['gm_index']`` order) the mean of
-  every image's learned edge mask at each (un)pooled level (empty for heads
-  without pooling).
+  continuous, continuous_mask, p_generated (models with the head); the
+  learned graphs (``masks``, ``correlations``) of the first image of each of
+  the first ``eval.num_mask_images`` GMs (their GMs in ``graph_gm_index``);
+  and ``gm_masks``: per test GM (in ``gm_masks['gm_index']`` order) the mean
+  of every image's learned edge mask at each (un)pooled level (empty for
+  heads without pooling).
   """
   ev = settings(config)
   predictor = predictor or test_predictor(config, state)
   sums: dict[int, list[np.ndarray]] = {}
   counts: dict[int, int] = {}
+  chosen: list[int] = []
 
   def chunks():
     for chunk in inference.iterate(
@@ -140,9 +167,9 @@ def test_pass(config, state: FoldModel, builder, head, *,
         sums[g] = add if g not in sums else [a + b for a, b in zip(sums[g],
                                                                    add)]
         counts[g] = counts.get(g, 0) + int(sel.sum())
-      yield out
+      yield _keep_graphs_of_new_gms(out, chosen, int(ev['num_mask_images']))
 
-  out = inference.collect(chunks(), max_masks=int(ev['num_mask_images']))
+  out = inference.collect(chunks())
   if 'probabilities' not in out:
     raise ValueError(f'fold {state.fold}: the test split has no generated image')
   order = sorted(counts)
