@@ -1,6 +1,6 @@
 """tf.data pipelines over the built TFRecords: training and exact evaluation.
 
-Train (``train_dataset`` / ``train_iterator``): the stream of ``stream.py``
+Train (``train_stream`` / ``train_iterator``): the stream of ``stream.py``
 over the generated and real records of the splits: the record at every
 position is a pure function of (seed, position) (``index_stream``), read by
 byte offset (``record_index``), decoded in parallel in a fixed order, resized
@@ -11,7 +11,8 @@ prefetched. Infinite; ``start_step`` starts it at any global batch in O(1).
 Eval (``eval_dataset`` / ``eval_iterator``): deterministic order, every example
 exactly once over all hosts, padded with ``mask = 0`` examples so that every
 host yields the same number of batches (no host hangs in a collective, no
-example dropped or counted twice).
+example dropped or counted twice). It reads each host's shard files in
+order (``sharding.host_shard``).
 
 Batches are dicts of numpy arrays:
   image [B, H, W, 3] float32 in [-1, 1]   label [B, 55] float32
@@ -126,13 +127,14 @@ def training_records(builder, split_expr: str
   return table, np.arange(num_gen), np.arange(num_gen, len(table))
 
 
-def train_dataset(builder, split_expr: str, *, batch_size: int,
-                  image_size: int = 256, real_fraction: float | None = None,
-                  sampling: str = 'epochs', seed: int = 0,
-                  start_step: int = 0, process_index: int | None = None,
-                  process_count: int | None = None,
-                  threads: int | None = None) -> tf.data.Dataset:
-  """This host's slice of global batches ``start_step, ...`` (infinite).
+def train_stream(builder, split_expr: str, *, batch_size: int,
+                 image_size: int = 256, real_fraction: float | None = None,
+                 sampling: str = 'epochs', seed: int = 0, start_step: int = 0,
+                 process_index: int | None = None,
+                 process_count: int | None = None, threads: int | None = None,
+                 chunk_steps: int = stream.CHUNK_STEPS) -> stream.TrainStream:
+  """This host's numpy batches of global batches ``start_step``, ... of
+  ``split_expr`` (infinite).
 
   ``real_fraction``: share of real images in every batch (None: their
   natural share of the split; 0: none); ``sampling``: 'epochs' (each record
@@ -142,12 +144,11 @@ def train_dataset(builder, split_expr: str, *, batch_size: int,
   builder = open_builder(builder)
   pi, pc = sharding.processes(process_index, process_count)
   table, gen, real = training_records(builder, split_expr)
-  records = stream.serialized_batches(
-      table, gen, real, batch_size=batch_size, real_fraction=real_fraction,
-      sampling=sampling, seed=seed, start_step=start_step, process_index=pi,
-      process_count=pc)
-  return stream.train_batches(records, make_decoder(builder, image_size),
-                              threads=threads)
+  return stream.TrainStream(
+      table, gen, real, make_decoder(builder, image_size),
+      batch_size=batch_size, real_fraction=real_fraction, sampling=sampling,
+      seed=seed, start_step=start_step, process_index=pi, process_count=pc,
+      threads=threads, chunk_steps=chunk_steps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,12 +239,11 @@ class EvalIterator:
 
 
 def train_iterator(builder, fold: int, protocol: str = 'paper', *,
-                   batch_size: int, **kwargs) -> Iterator[dict]:
-  """Infinite numpy batches of a fold's training split (see train_dataset)."""
+                   batch_size: int, **kwargs) -> stream.TrainStream:
+  """Infinite numpy batches of a fold's training split (see train_stream)."""
   builder = open_builder(builder)
   train, _ = splits.fold_splits(fold, protocol, builder.info.splits.keys())
-  return train_dataset(builder, train, batch_size=batch_size,
-                       **kwargs).as_numpy_iterator()
+  return train_stream(builder, train, batch_size=batch_size, **kwargs)
 
 
 def eval_iterator(builder, fold: int, protocol: str = 'paper', *,

@@ -11,8 +11,8 @@ skipped), so indexing RED140's ~150,000 records reads about 2 MB. It checks
 that the chain of lengths ends exactly at the end of the file and that the
 record count is the one ``dataset_info.json`` records: a truncated or
 damaged shard is an error naming the file, never a silently shorter stream.
-The CRCs are not checked (the standard library has no CRC-32C); a damaged
-image still fails to decode loudly.
+The CRCs are checked when a record is read (TensorFlow's TFRecord reader),
+not here (the standard library has no CRC-32C).
 
 ``offsets`` caches the scan in ``record_index.npz`` beside the shards (one
 file per build directory, written atomically, keyed by each shard's name,
@@ -20,10 +20,10 @@ size and modification time, so a changed shard is scanned again; other
 per-record facts are cached the same way by ``per_record``). A read-only
 directory is scanned on every start instead (logged).
 
-``RecordTable`` is a list of records (file, data offset, data length) that
-``RecordReader`` reads with one ``os.pread`` each: local files only (the
-stream reads at random offsets; copy a remote build to a local disk).
-Pure Python and numpy: no TensorFlow, testable alone.
+``RecordTable`` is a list of records (file, data offset, data length) in a
+fixed order; ``stream.records`` reads them. The scan reads local files only
+(copy a remote build to a local disk). Pure Python and numpy: no TensorFlow,
+testable alone.
 """
 
 from __future__ import annotations
@@ -179,34 +179,3 @@ class RecordTable:
                               or [np.zeros(0, np.int32)]),
                np.concatenate([o for o, _ in found] or [np.zeros(0, np.int64)]),
                np.concatenate([n for _, n in found] or [np.zeros(0, np.int64)]))
-
-
-class RecordReader:
-  """Reads records of a table by index (one ``os.pread`` each); keeps the
-  files open until ``close``."""
-
-  def __init__(self, table: RecordTable):
-    self.table = table
-    self._fds: dict[int, int] = {}
-
-  def _fd(self, k: int) -> int:
-    if k not in self._fds:
-      self._fds[k] = os.open(self.table.paths[k], os.O_RDONLY)
-    return self._fds[k]
-
-  def read(self, ids: np.ndarray) -> list[bytes]:
-    t, ids = self.table, np.asarray(ids)
-    out = []
-    for k, pos, n in zip(t.file[ids].tolist(), t.offset[ids].tolist(),
-                         t.length[ids].tolist()):
-      data = os.pread(self._fd(k), n, pos)
-      if len(data) != n:
-        raise DamagedShard(f'{t.paths[k]}: short read at byte {pos} (the '
-                           'file changed after it was indexed)')
-      out.append(data)
-    return out
-
-  def close(self) -> None:
-    for fd in self._fds.values():
-      os.close(fd)
-    self._fds.clear()

@@ -1,26 +1,36 @@
-"""The training stream: record ids from ``index_stream``, record bytes read
-by offset (``record_index``), parallel decode in a fixed order, batches.
+"""The training stream: record ids from ``index_stream``, each record read by
+byte offset from its shard, parallel decode in a fixed order, batches.
 
 For global batch s (s = the trainer's step) every host computes the
 ``batch_size`` record ids of the whole global batch (microseconds), keeps
 its slice ``[i * L, (i + 1) * L)`` (host i of n, L = batch_size / n), reads
-those records from the shards (one ``pread`` each, in a tf.data generator),
-decodes them in parallel with tf.data's deterministic ordering and batches
-them. Nothing is shuffled by tf.data: the order is the index stream's, so
-batch s is the same bytes whatever the number of hosts, threads or the step
-the stream started at. Starting at step p only means starting the index
-stream at p: nothing is read or decoded for the steps before.
+those records (``records``), decodes them in parallel with tf.data's
+deterministic ordering and batches them. Nothing is shuffled by tf.data: the
+order is the index stream's, so batch s is the same bytes whatever the number
+of hosts, threads or the step the stream started at. Starting at step p only
+means starting the index stream at p: nothing is read or decoded for the
+steps before.
+
+Reading: ``tf.raw_ops.TFRecordDatasetV2`` with ``byte_offsets`` reads one
+record at a known offset (TensorFlow's TFRecord reader: both CRCs checked),
+one small dataset per record under a deterministic parallel ``interleave``.
+No Python runs inside tf.data (a Python generator there holds the GIL against
+the training loop, and tf.data's threads calling Python while the interpreter
+exits can hang the process), so record ids enter as tensors: the stream is
+a chain of tf.data pipelines of ``chunk_steps`` steps each; the next chunk's
+pipeline is built while the current one streams, leaving one pipeline
+warm-up (about one batch of decode latency) per chunk.
 
 Why not tf.data's own shuffle and a checkpointed iterator: its state holds
 the shuffle buffer (thousands of serialized images per host) and is tied to
 the host count and TensorFlow version; the index stream needs no state but
-(seed, step). Why TFRecord rather than TFDS's array_record: see docs/DATA.md.
+(seed, step). Why TFRecord rather than TFDS's array_record: docs/DATA.md.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -28,6 +38,8 @@ from input_pipeline.tf_runtime import tf
 from input_pipeline import index_stream, record_index, sharding
 
 AUTOTUNE = tf.data.AUTOTUNE
+CHUNK_STEPS = 1024     # steps per tf.data pipeline of the chain.
+READ_CYCLE = 16        # records read at once.
 
 
 def options(threads: int | None = None) -> tf.data.Options:
@@ -40,64 +52,75 @@ def options(threads: int | None = None) -> tf.data.Options:
   return opts
 
 
-def serialized_batches(table: record_index.RecordTable,
-                       generated: np.ndarray, real: np.ndarray, *,
-                       batch_size: int, real_fraction: float | None,
-                       sampling: str, seed: int, start_step: int,
-                       process_index: int, process_count: int
-                       ) -> tf.data.Dataset:
-  """[L] serialized records per element: this host's slice of global
-  batches ``start_step, start_step + 1, ...`` (infinite).
-
-  ``generated`` / ``real``: the rows of ``table`` that make each pool.
-  """
-  local = sharding.local_batch_size(batch_size, process_count)
-  if start_step < 0:
-    raise ValueError(f'start_step must be >= 0, got {start_step}')
-  rows = np.concatenate([np.asarray(generated, np.int64),
-                         np.asarray(real, np.int64)])
-  ids = index_stream.IndexStream(len(generated), len(real), batch_size,
-                                 real_fraction=real_fraction,
-                                 sampling=sampling, seed=seed)
-  lo = process_index * local
-
-  def records():
-    reader = record_index.RecordReader(table)
-    try:
-      for step in itertools.count(start_step):
-        mine = rows[ids.batch(step)[lo:lo + local]]
-        yield np.array(reader.read(mine), dtype=object)
-    finally:
-      reader.close()
-
-  return tf.data.Dataset.from_generator(
-      records, output_signature=tf.TensorSpec([local], tf.string))
-
-
-def records_in_order(table: record_index.RecordTable, rows: np.ndarray,
-                     chunk: int = 256) -> tf.data.Dataset:
-  """The serialized records ``rows`` of ``table``, once, in that order."""
+def records(table: record_index.RecordTable,
+            rows: np.ndarray) -> tf.data.Dataset:
+  """The serialized records ``rows`` of ``table``, in that order."""
   rows = np.asarray(rows, np.int64)
+  paths = tf.constant(list(table.paths))
 
-  def records():
-    reader = record_index.RecordReader(table)
-    try:
-      for a in range(0, len(rows), chunk):
-        yield np.array(reader.read(rows[a:a + chunk]), dtype=object)
-    finally:
-      reader.close()
+  def read(file, start):
+    found = tf.raw_ops.TFRecordDatasetV2(
+        filenames=tf.reshape(tf.gather(paths, file), [1]),
+        compression_type='', buffer_size=0,
+        byte_offsets=tf.reshape(start, [1]))
+    return tf.data.experimental.from_variant(
+        found, tf.TensorSpec([], tf.string)).take(1)
 
-  return tf.data.Dataset.from_generator(
-      records, output_signature=tf.TensorSpec([None], tf.string)).unbatch()
+  starts = table.offset[rows] - record_index.HEADER
+  return tf.data.Dataset.from_tensor_slices(
+      (table.file[rows], starts)).interleave(
+          read, cycle_length=READ_CYCLE, block_length=1,
+          num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
-def train_batches(serialized: tf.data.Dataset,
-                  to_example: Callable[[tf.Tensor], dict], *,
-                  threads: int | None = None) -> tf.data.Dataset:
-  """Decodes ``serialized_batches`` in parallel (order kept) into batches
-  of the same size, prefetched."""
-  local = serialized.element_spec.shape[0]
-  ds = serialized.unbatch().map(to_example, num_parallel_calls=AUTOTUNE,
-                                deterministic=True)
-  ds = ds.batch(local, drop_remainder=True)
-  return ds.prefetch(AUTOTUNE).with_options(options(threads))
+class TrainStream:
+  """This host's numpy batches of global batches ``start_step``,
+  ``start_step + 1``, ... (infinite). ``generated`` / ``real``: the rows of
+  ``table`` that make each pool; ``to_example``: serialized record -> dict
+  of tensors."""
+
+  def __init__(self, table: record_index.RecordTable, generated: np.ndarray,
+               real: np.ndarray, to_example: Callable[[tf.Tensor], dict], *,
+               batch_size: int, real_fraction: float | None, sampling: str,
+               seed: int, start_step: int, process_index: int,
+               process_count: int, threads: int | None = None,
+               chunk_steps: int = CHUNK_STEPS):
+    if start_step < 0:
+      raise ValueError(f'start_step must be >= 0, got {start_step}')
+    self.local = sharding.local_batch_size(batch_size, process_count)
+    self._lo = process_index * self.local
+    self._rows = np.concatenate([np.asarray(generated, np.int64),
+                                 np.asarray(real, np.int64)])
+    self._ids = index_stream.IndexStream(
+        len(generated), len(real), batch_size, real_fraction=real_fraction,
+        sampling=sampling, seed=seed)
+    self._table, self._to_example = table, to_example
+    self._threads, self._chunk = threads, chunk_steps
+    self._batches = self._chain(start_step)
+
+  def host_rows(self, step: int) -> np.ndarray:
+    """The table rows of this host's slice of global batch ``step``."""
+    return self._rows[self._ids.batch(step)[self._lo:self._lo + self.local]]
+
+  def _pipeline(self, first: int) -> tf.data.Dataset:
+    rows = np.concatenate([self.host_rows(s)
+                           for s in range(first, first + self._chunk)])
+    ds = records(self._table, rows).map(
+        self._to_example, num_parallel_calls=AUTOTUNE, deterministic=True)
+    ds = ds.batch(self.local, drop_remainder=True)
+    return ds.prefetch(AUTOTUNE).with_options(options(self._threads))
+
+  def _chain(self, start: int) -> Iterator[dict]:
+    following = self._pipeline(start)
+    for first in itertools.count(start, self._chunk):
+      current, following = following, None
+      for batch in current.as_numpy_iterator():
+        yield batch
+        if following is None:   # built while the current one streams.
+          following = self._pipeline(first + self._chunk)
+
+  def __iter__(self) -> 'TrainStream':
+    return self
+
+  def __next__(self) -> dict:
+    return next(self._batches)

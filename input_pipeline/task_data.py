@@ -112,15 +112,15 @@ def _example_maker(builder, table, image_size: int):
   return to_example
 
 
-def train_dataset(builder, table: Sequence[int],
-                  split_by_hash: Sequence[bool], *, batch_size: int,
-                  image_size: int, holdout_percent: int = 20,
-                  real_fraction: float | None = None,
-                  sampling: str = 'epochs', seed: int = 0,
-                  start_step: int = 0, process_index: int | None = None,
-                  process_count: int | None = None) -> tf.data.Dataset:
-  """This host's slice of global batches ``start_step, ...`` of the train
-  part (infinite; ``pipeline.train_dataset``'s stream).
+def train_iterator(builder, table: Sequence[int],
+                   split_by_hash: Sequence[bool], *, batch_size: int,
+                   image_size: int, holdout_percent: int = 20,
+                   real_fraction: float | None = None,
+                   sampling: str = 'epochs', seed: int = 0,
+                   start_step: int = 0, process_index: int | None = None,
+                   process_count: int | None = None) -> stream.TrainStream:
+  """This host's numpy batches of global batches ``start_step``, ... of the
+  train part (infinite; the stream of ``pipeline.train_stream``).
 
   ``real_fraction``: share of real images in every batch (None: their
   natural share among the selected images).
@@ -132,18 +132,10 @@ def train_dataset(builder, table: Sequence[int],
   if not len(gen) + len(real):
     raise ValueError('the task selects no training image (check task_data '
                      'GM names, holdout_percent and the build)')
-  serialized = stream.serialized_batches(
-      records, gen, real, batch_size=batch_size, real_fraction=real_fraction,
-      sampling=sampling, seed=seed, start_step=start_step, process_index=pi,
-      process_count=pc)
-  return stream.train_batches(serialized,
-                              _example_maker(builder, table, image_size))
-
-
-def train_iterator(builder, table, split_by_hash, **kwargs) -> Iterator[dict]:
-  """Numpy batches of ``train_dataset``."""
-  return train_dataset(builder, table, split_by_hash,
-                       **kwargs).as_numpy_iterator()
+  return stream.TrainStream(
+      records, gen, real, _example_maker(builder, table, image_size),
+      batch_size=batch_size, real_fraction=real_fraction, sampling=sampling,
+      seed=seed, start_step=start_step, process_index=pi, process_count=pc)
 
 
 def eval_batches(builder, table: Sequence[int], split_by_hash: Sequence[bool],
@@ -155,7 +147,7 @@ def eval_batches(builder, table: Sequence[int], split_by_hash: Sequence[bool],
   builder = pipeline.open_builder(builder)
   records, gen, real = part_records(builder, table, split_by_hash, 'test',
                                     holdout_percent)
-  ds = stream.records_in_order(records, np.sort(np.concatenate([gen, real])))
+  ds = stream.records(records, np.sort(np.concatenate([gen, real])))
   ds = ds.map(_example_maker(builder, table, image_size),
               num_parallel_calls=AUTOTUNE, deterministic=True)
   ds = ds.batch(batch_size).prefetch(AUTOTUNE)

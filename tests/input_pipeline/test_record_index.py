@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from input_pipeline import pipeline, record_index
+from input_pipeline import pipeline, record_index, stream
 from input_pipeline.tf_runtime import tf
 
 
@@ -20,12 +20,14 @@ def test_records_read_by_offset_are_the_tfrecord_records(synthetic_builder):
   files, lengths = pipeline.stream_files(synthetic_builder, 'set0+real')
   table = record_index.RecordTable.of_files(files, lengths)
   assert len(table) == sum(lengths)
-  reader = record_index.RecordReader(table)
   order = np.random.default_rng(0).permutation(len(table))
-  got = dict(zip(order.tolist(), reader.read(order)))
-  reader.close()
+  read = [r.numpy() for r in stream.records(table, order)]
   want = [r.numpy() for r in tf.data.TFRecordDataset(files)]
-  assert [got[i] for i in range(len(table))] == want
+  assert read == [want[i] for i in order]
+  with open(files[0], 'rb') as f:          # the data bytes at each offset.
+    data = f.read()
+  assert [data[o:o + n] for o, n in zip(table.offset[:lengths[0]],
+                                         table.length)] == want[:lengths[0]]
 
 
 def test_offsets_are_cached_and_rescanned_when_a_shard_changes(tmp_path,

@@ -1,5 +1,6 @@
 """The training stream: resumed at any step on any host split, it yields
-exactly the batches of an uninterrupted run; an epoch is the split."""
+exactly the batches of an uninterrupted run (across the chain's pipeline
+boundaries too); an epoch is the split."""
 
 import hashlib
 
@@ -30,11 +31,11 @@ def _digests(batches, keys=('image', 'gm_index')):
 def test_a_resumed_stream_is_the_uninterrupted_one(synthetic_builder,
                                                    sampling, fraction):
   kw = dict(real_fraction=fraction, sampling=sampling, seed=4)
-  whole = _run(synthetic_builder, 0, STEPS, **kw)
-  cut = STEPS - 3           # past 2 epochs of the generated pool, 9 of real.
-  resumed = [_run(synthetic_builder, cut, 3, host=(i, 2), **kw)
-             for i in range(2)]
-  for step in range(3):
+  whole = _run(synthetic_builder, 0, STEPS, **kw)     # one pipeline.
+  cut = STEPS - 8           # past 2 epochs of the generated pool, 9 of real.
+  resumed = [_run(synthetic_builder, cut, 8, host=(i, 2), chunk_steps=3,
+                  **kw) for i in range(2)]          # a chain of pipelines.
+  for step in range(8):
     for key, value in whole[cut + step].items():
       halves = [resumed[i][step][key] for i in range(2)]
       np.testing.assert_array_equal(np.concatenate(halves), value,

@@ -46,7 +46,7 @@ def test_parts_split_each_source_by_record_hash(synthetic_builder,
                                                 by_hash, part, HOLDOUT)
     got = {}
     for rows, generated in ((gen, True), (real, False)):
-      for r in pipeline.stream.records_in_order(records, rows):
+      for r in pipeline.stream.records(records, rows):
         got[r.numpy()] = sources[r.numpy()]
         assert (got[r.numpy()][0] >= 0) == generated
     parts[part] = got
