@@ -39,7 +39,6 @@ from input_pipeline import index_stream, record_index, sharding
 
 AUTOTUNE = tf.data.AUTOTUNE
 CHUNK_STEPS = 1024     # steps per tf.data pipeline of the chain.
-READ_CYCLE = 16        # records read at once.
 
 
 def options(threads: int | None = None) -> tf.data.Options:
@@ -52,10 +51,8 @@ def options(threads: int | None = None) -> tf.data.Options:
   return opts
 
 
-def records(table: record_index.RecordTable,
-            rows: np.ndarray) -> tf.data.Dataset:
-  """The serialized records ``rows`` of ``table``, in that order."""
-  rows = np.asarray(rows, np.int64)
+def _reader(table: record_index.RecordTable):
+  """(file index, record start) -> the serialized record there."""
   paths = tf.constant(list(table.paths))
 
   def read(file, start):
@@ -64,13 +61,23 @@ def records(table: record_index.RecordTable,
         compression_type='', buffer_size=0,
         byte_offsets=tf.reshape(start, [1]))
     return tf.data.experimental.from_variant(
-        found, tf.TensorSpec([], tf.string)).take(1)
+        found, tf.TensorSpec([], tf.string)).take(1).get_single_element()
 
-  starts = table.offset[rows] - record_index.HEADER
+  return read
+
+
+def _places(table: record_index.RecordTable,
+            rows: np.ndarray) -> tf.data.Dataset:
+  rows = np.asarray(rows, np.int64)
   return tf.data.Dataset.from_tensor_slices(
-      (table.file[rows], starts)).interleave(
-          read, cycle_length=READ_CYCLE, block_length=1,
-          num_parallel_calls=AUTOTUNE, deterministic=True)
+      (table.file[rows], table.offset[rows] - record_index.HEADER))
+
+
+def records(table: record_index.RecordTable,
+            rows: np.ndarray) -> tf.data.Dataset:
+  """The serialized records ``rows`` of ``table``, in that order."""
+  return _places(table, rows).map(_reader(table), num_parallel_calls=AUTOTUNE,
+                                  deterministic=True)
 
 
 class TrainStream:
@@ -105,8 +112,10 @@ class TrainStream:
   def _pipeline(self, first: int) -> tf.data.Dataset:
     rows = np.concatenate([self.host_rows(s)
                            for s in range(first, first + self._chunk)])
-    ds = records(self._table, rows).map(
-        self._to_example, num_parallel_calls=AUTOTUNE, deterministic=True)
+    read, decode = _reader(self._table), self._to_example
+    ds = _places(self._table, rows).map(
+        lambda file, start: decode(read(file, start)),
+        num_parallel_calls=AUTOTUNE, deterministic=True)
     ds = ds.batch(self.local, drop_remainder=True)
     return ds.prefetch(AUTOTUNE).with_options(options(self._threads))
 
