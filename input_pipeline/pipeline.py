@@ -117,13 +117,13 @@ def training_records(builder, split_expr: str
   """(table, generated rows, real rows) of the records of ``split_expr``:
   the generated splits' records first, then the real split's."""
   names = splits.parse_expr(split_expr)
-  gen = [n for n in names if n != splits.REAL]
-  real = [n for n in names if n == splits.REAL]
-  parts = [stream_files(builder, '+'.join(p)) if p else ([], [])
-           for p in (gen, real)]
-  table = record_index.RecordTable.of_files(parts[0][0] + parts[1][0],
-                                            parts[0][1] + parts[1][1])
-  num_gen = sum(parts[0][1])
+  gen = '+'.join(n for n in names if n != splits.REAL)
+  gen_files, gen_counts = stream_files(builder, gen) if gen else ([], [])
+  real_files, real_counts = (stream_files(builder, splits.REAL)
+                             if splits.REAL in names else ([], []))
+  table = record_index.RecordTable.of_files(gen_files + real_files,
+                                            gen_counts + real_counts)
+  num_gen = sum(gen_counts)
   return table, np.arange(num_gen), np.arange(num_gen, len(table))
 
 
@@ -142,13 +142,12 @@ def train_stream(builder, split_expr: str, *, batch_size: int,
   ``threads`` caps tf.data's thread pool.
   """
   builder = open_builder(builder)
-  pi, pc = sharding.processes(process_index, process_count)
   table, gen, real = training_records(builder, split_expr)
   return stream.TrainStream(
       table, gen, real, make_decoder(builder, image_size),
       batch_size=batch_size, real_fraction=real_fraction, sampling=sampling,
-      seed=seed, start_step=start_step, process_index=pi, process_count=pc,
-      threads=threads, chunk_steps=chunk_steps)
+      seed=seed, start_step=start_step, process_index=process_index,
+      process_count=process_count, threads=threads, chunk_steps=chunk_steps)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -126,6 +126,8 @@ def per_record(paths: Sequence[str], cache_name: str,
     stale = [p for p in group if cache.get(os.path.basename(p), ((),))[0]
              != _stamp(p)]
     if stale:
+      logging.info('%s: computing %d shards of %s (once per build)',
+                   cache_name, len(stale), directory)
       tic = time.perf_counter()
       for p in stale:
         cache[os.path.basename(p)] = (_stamp(p), compute(p))

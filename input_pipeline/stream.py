@@ -4,8 +4,8 @@ byte offset from its shard, parallel decode in a fixed order, batches.
 For global batch s (s = the trainer's step) every host computes the
 ``batch_size`` record ids of the whole global batch (microseconds), keeps
 its slice ``[i * L, (i + 1) * L)`` (host i of n, L = batch_size / n), reads
-those records (``records``), decodes them in parallel with tf.data's
-deterministic ordering and batches them. Nothing is shuffled by tf.data: the
+and decodes those records in parallel with tf.data's deterministic ordering
+and batches them. Nothing is shuffled by tf.data: the
 order is the index stream's, so batch s is the same bytes whatever the number
 of hosts, threads or the step the stream started at. Starting at step p only
 means starting the index stream at p: nothing is read or decoded for the
@@ -13,8 +13,8 @@ steps before.
 
 Reading: ``tf.raw_ops.TFRecordDatasetV2`` with ``byte_offsets`` reads one
 record at a known offset (TensorFlow's TFRecord reader: both CRCs checked),
-one small dataset per record under a deterministic parallel ``interleave``.
-No Python runs inside tf.data (a Python generator there holds the GIL against
+inside the same parallel map that decodes it (one stage: cheaper than an
+interleave of readers followed by a map). No Python runs inside tf.data (a Python generator there holds the GIL against
 the training loop, and tf.data's threads calling Python while the interpreter
 exits can hang the process), so record ids enter as tensors: the stream is
 a chain of tf.data pipelines of ``chunk_steps`` steps each; the next chunk's
@@ -84,18 +84,20 @@ class TrainStream:
   """This host's numpy batches of global batches ``start_step``,
   ``start_step + 1``, ... (infinite). ``generated`` / ``real``: the rows of
   ``table`` that make each pool; ``to_example``: serialized record -> dict
-  of tensors."""
+  of tensors; ``process_index`` / ``process_count``: JAX's by default."""
 
   def __init__(self, table: record_index.RecordTable, generated: np.ndarray,
                real: np.ndarray, to_example: Callable[[tf.Tensor], dict], *,
                batch_size: int, real_fraction: float | None, sampling: str,
-               seed: int, start_step: int, process_index: int,
-               process_count: int, threads: int | None = None,
+               seed: int, start_step: int = 0,
+               process_index: int | None = None,
+               process_count: int | None = None, threads: int | None = None,
                chunk_steps: int = CHUNK_STEPS):
     if start_step < 0:
       raise ValueError(f'start_step must be >= 0, got {start_step}')
-    self.local = sharding.local_batch_size(batch_size, process_count)
-    self._lo = process_index * self.local
+    pi, pc = sharding.processes(process_index, process_count)
+    self.local = sharding.local_batch_size(batch_size, pc)
+    self._lo = pi * self.local
     self._rows = np.concatenate([np.asarray(generated, np.int64),
                                  np.asarray(real, np.int64)])
     self._ids = index_stream.IndexStream(
@@ -105,12 +107,12 @@ class TrainStream:
     self._threads, self._chunk = threads, chunk_steps
     self._batches = self._chain(start_step)
 
-  def host_rows(self, step: int) -> np.ndarray:
+  def _host_rows(self, step: int) -> np.ndarray:
     """The table rows of this host's slice of global batch ``step``."""
     return self._rows[self._ids.batch(step)[self._lo:self._lo + self.local]]
 
   def _pipeline(self, first: int) -> tf.data.Dataset:
-    rows = np.concatenate([self.host_rows(s)
+    rows = np.concatenate([self._host_rows(s)
                            for s in range(first, first + self._chunk)])
     read, decode = _reader(self._table), self._to_example
     ds = _places(self._table, rows).map(

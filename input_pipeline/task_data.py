@@ -32,7 +32,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from input_pipeline.tf_runtime import tf, tfds
-from input_pipeline import pipeline, record_index, sharding, splits, stream
+from input_pipeline import pipeline, record_index, splits, stream
 from lgpn_jax.red140 import schema
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -126,7 +126,6 @@ def train_iterator(builder, table: Sequence[int],
   natural share among the selected images).
   """
   builder = pipeline.open_builder(builder)
-  pi, pc = sharding.processes(process_index, process_count)
   records, gen, real = part_records(builder, table, split_by_hash, 'train',
                                     holdout_percent)
   if not len(gen) + len(real):
@@ -135,7 +134,8 @@ def train_iterator(builder, table: Sequence[int],
   return stream.TrainStream(
       records, gen, real, _example_maker(builder, table, image_size),
       batch_size=batch_size, real_fraction=real_fraction, sampling=sampling,
-      seed=seed, start_step=start_step, process_index=pi, process_count=pc)
+      seed=seed, start_step=start_step, process_index=process_index,
+      process_count=process_count)
 
 
 def eval_batches(builder, table: Sequence[int], split_by_hash: Sequence[bool],
