@@ -65,8 +65,11 @@ def define(fv: flags.FlagValues, argv) -> None:
                       'Where benchmark sources are built and kept.',
                       flag_values=fv)
   flags.DEFINE_integer('batch_size', 64, 'Images per batch.', flag_values=fv)
-  flags.DEFINE_float('seconds', 10.0, 'Measuring time per configuration.',
+  flags.DEFINE_float('seconds', 12.0, 'Measuring time per configuration.',
                      flag_values=fv)
+  flags.DEFINE_integer('rounds', 3, 'Rounds the measuring time is split '
+                       'into, alternating the configurations.',
+                       flag_values=fv)
   flags.DEFINE_list('threads', None, 'Thread counts (default: 1 and the CPU '
                     'count).', flag_values=fv)
   flags.DEFINE_integer('resume_step', 10 ** 6, 'Step of the timed resume.',
@@ -78,18 +81,26 @@ def define(fv: flags.FlagValues, argv) -> None:
 
 
 def _row(throughput, builder, split, *, image_size, threads, fv) -> dict:
-  """Raw rate, stream rates per thread count and their ratios, one source."""
+  """Raw rate, stream rates per thread count and their ratios, one source.
+
+  ``--rounds`` alternate the raw loop and the streams, so that a busy spell
+  of other work on the machine falls on all of them alike."""
   encoded = throughput.encoded_images(builder, split)
-  raw = throughput.measure_raw_decode(encoded, image_size=image_size,
-                                      seconds=fv.seconds / 2)
+  runs = {None: [], **{t: [] for t in threads}}
+  seconds = fv.seconds / fv.rounds
+  for _ in range(fv.rounds):
+    runs[None].append(throughput.measure_raw_decode(
+        encoded, image_size=image_size, seconds=seconds))
+    for t in threads:
+      runs[t].append(throughput.measure(
+          builder, split, image_size=image_size, batch_size=fv.batch_size,
+          threads=t, seconds=seconds))
+  raw = throughput.combine(runs.pop(None))
   row = {'image_size': image_size,
          'source_image_size': throughput.source_size(builder, split),
          'bytes_per_pixel': throughput.bytes_per_pixel(encoded),
          'raw_decode': raw, 'results': []}
-  for t in threads:
-    r = throughput.measure(builder, split, image_size=image_size,
-                           batch_size=fv.batch_size, threads=t,
-                           seconds=fv.seconds)
+  for r in map(throughput.combine, runs.values()):
     r['vs_raw_decode'] = round(r['images_per_s_per_core']
                                / raw['images_per_s'], 3)
     r['vs_raw_decode_cpu'] = round(r['images_per_cpu_second']
@@ -118,8 +129,9 @@ def body(fv: flags.FlagValues) -> int:
              else sorted({1, cores}))
   sizes = [int(s) for s in (fv.image_sizes if fv.data_dir
                             else fv.source_sizes) if s]
-  if not sizes or min(sizes) < 1 or min(threads) < 1 or fv.store_size < 1:
-    raise ValueError('image sizes and thread counts must be positive')
+  if (not sizes or min(sizes) < 1 or min(threads) < 1 or fv.store_size < 1
+      or fv.rounds < 1):
+    raise ValueError('image sizes, thread counts and rounds must be positive')
   from input_pipeline import (bench_sources, pipeline, splits,  # TensorFlow.
                               throughput)
   from input_pipeline.tf_runtime import tf

@@ -39,9 +39,7 @@ def find_build(data_dir: str, dataset: str) -> str:
 
 def _timed(batches, seconds: float, warmup: int) -> dict:
   """Images of ``batches`` (numpy dicts or tensors) over ``seconds`` of wall
-  time, per second of wall time and per second of this process's CPU time
-  (all threads): on a machine shared with other work, the CPU-time rate is
-  the cost of an image on one core, the wall rate is what was seen."""
+  time, and this process's CPU time (all threads) meanwhile."""
   for _ in range(warmup):
     next(batches)
   images = 0
@@ -50,23 +48,36 @@ def _timed(batches, seconds: float, warmup: int) -> dict:
     batch = next(batches)
     images += int((batch['image'] if isinstance(batch, dict) else batch
                    ).shape[0])
-  elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-  return {'images': images, 'seconds': round(elapsed, 3),
-          'cpu_seconds': round(cpu, 3),
-          'images_per_s': round(images / elapsed, 1),
-          'images_per_cpu_second': round(images / cpu, 1)}
+  return {'images': images, 'seconds': time.perf_counter() - start,
+          'cpu_seconds': time.process_time() - cpu}
+
+
+def combine(rounds: list[dict]) -> dict:
+  """Rounds of one configuration -> totals and rates: per second of wall
+  time (and per thread: per core) and per second of this process's CPU
+  time. On a machine shared with other work, the CPU-time rate is the cost
+  of an image on one core; the wall rate is what was seen."""
+  out = {k: rounds[0][k] for k in ('threads',)}
+  for k in ('images', 'seconds', 'cpu_seconds'):
+    out[k] = round(sum(r[k] for r in rounds), 3)
+  out['rounds'] = len(rounds)
+  out['images_per_s'] = round(out['images'] / out['seconds'], 1)
+  out['images_per_s_per_core'] = round(out['images_per_s'] / out['threads'],
+                                       1)
+  out['images_per_cpu_second'] = round(out['images'] / out['cpu_seconds'], 1)
+  return out
 
 
 def measure(builder, split_expr: str, *, image_size: int, batch_size: int,
             threads: int, seconds: float, real_fraction: float | None = 0.2,
             warmup: int = 3) -> dict:
-  """Rates of the training stream with tf.data capped at ``threads``."""
+  """One round of the training stream with tf.data capped at ``threads``
+  (a fresh stream: nothing of an earlier round runs in the background)."""
   out = {'threads': threads}
   out.update(_timed(pipeline.train_stream(
       builder, split_expr, batch_size=batch_size, image_size=image_size,
       threads=threads, real_fraction=real_fraction, process_index=0,
       process_count=1), seconds, warmup))
-  out['images_per_s_per_core'] = round(out['images_per_s'] / threads, 1)
   return out
 
 
@@ -80,8 +91,8 @@ def encoded_images(builder, split_expr: str, num_images: int = 256) -> list:
 
 def measure_raw_decode(encoded: list, *, image_size: int,
                        seconds: float) -> dict:
-  """One thread decoding + resizing + scaling in-memory encoded images in a
-  tight loop: the rates to compare the full stream against."""
+  """One round of one thread decoding + resizing + scaling in-memory encoded
+  images in a tight loop: what the full stream is compared with."""
   ds = tf.data.Dataset.from_tensor_slices(tf.stack(encoded)).repeat()
   ds = ds.map(lambda x: pipeline.decode_image(x, image_size)).batch(64)
   out = {'threads': 1}

@@ -18,8 +18,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 def _check_rows(report, gpu_rate):
   for row in report['rows']:
     raw = row['raw_decode']['images_per_s']
+    assert row['raw_decode']['images'] > 0
     for r in row['results']:
       assert r['images'] > 0 and r['images'] % report['batch_size'] == 0
+      assert r['rounds'] == row['raw_decode']['rounds'] >= 1
       assert r['images_per_s'] == pytest.approx(r['images'] / r['seconds'],
                                                 rel=0.01)
       assert r['images_per_s_per_core'] == pytest.approx(
@@ -45,8 +47,9 @@ def _check_rows(report, gpu_rate):
 def test_benchmark_writes_rates(synthetic_dir, synthetic_builder, tmp_path, tiny_build):
   out = tmp_path / 'pipeline.json'
   code = benchmark.main([f'--data_dir={synthetic_dir}', '--image_sizes=32,48',
-                         '--batch_size=8', '--seconds=0.3', '--threads=1,2',
-                         '--resume_step=1000', f'--out={out}'])
+                         '--batch_size=8', '--seconds=0.4', '--rounds=2',
+                         '--threads=1,2', '--resume_step=1000',
+                         f'--out={out}'])
   assert code == 0
   report = json.loads(out.read_text())
   assert [(row['image_size'], [r['threads'] for r in row['results']])
@@ -71,7 +74,7 @@ def test_benchmark_builds_png_jpeg_and_stored_sources(tmp_path, monkeypatch):
   out = tmp_path / 'pipeline.json'
   assert benchmark.main([f'--work_dir={tmp_path}', '--source_sizes=512',
                          '--images=4', '--batch_size=4', '--seconds=0.2',
-                         '--threads=1', '--gpu_rate=100',
+                         '--rounds=1', '--threads=1', '--gpu_rate=100',
                          '--resume_step=1000', f'--out={out}']) == 0
   report = json.loads(out.read_text())
   assert [(r['source'], r['format'], r['source_image_size'],
