@@ -10,9 +10,9 @@ photographs of synthetic RED (a quarter of the images), so an image of any size 
 statistics (and PNG compressibility, recorded as bytes per pixel) of
 synthetic RED's 256 px images. JPEG: Pillow quality 90, 4:2:0 chroma.
 
-``stored=256`` makes the same images resized once to 256 px with the
-pipeline's own ``decode_image`` (antialiased bilinear), rounded to 8 bits and
-stored as PNG: what training reads from a build stored at training size.
+``stored=256`` makes the same images resized once to 256 px by
+``resize.encoded_at`` (what ``python -m input_pipeline.build --store_size``
+stores: the read path's own resize, lossless PNG).
 
 Builds are kept under ``work_dir`` by name (``png1024``, ``jpeg512_at256``,
 ...) and reused.
@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from input_pipeline.tf_runtime import tf, tfds
-from input_pipeline import features, image_files, pipeline
+from input_pipeline import features, image_files, resize
 from input_pipeline.synthetic import generator, photos
 from lgpn_jax import files as files_lib
 from lgpn_jax.red140 import schema
@@ -74,13 +74,11 @@ def _encode(rgb: np.ndarray, fmt: str) -> bytes:
 
 
 def _stored(rgb: np.ndarray, fmt: str, size: int) -> bytes:
-  """The image as a build stored at ``size`` holds it: its ``fmt`` file
-  decoded and resized by the pipeline, rounded, lossless PNG."""
-  data = (tf.constant(_encode(rgb, fmt)) if fmt == 'jpeg' else
-          tf.io.encode_png(rgb, compression=0))    # lossless: fast will do.
-  x = pipeline.decode_image(data, size).numpy()
-  rgb = np.clip(np.round((x * 0.5 + 0.5) * 255), 0, 255).astype(np.uint8)
-  return image_files.encode_png(rgb)
+  """The image as a build stored at ``size`` holds it (``resize``)."""
+  if fmt == 'jpeg':
+    return resize.encoded_at(_encode(rgb, fmt), size)
+  return resize.encoded_at(tf.io.encode_png(rgb, compression=0).numpy(),
+                           size)     # a lossless original: fast will do.
 
 
 def name_of(fmt: str, size: int, stored: int | None = None) -> str:

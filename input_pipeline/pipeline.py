@@ -30,7 +30,8 @@ from typing import Iterator
 import numpy as np
 
 from input_pipeline.tf_runtime import tf, tfds
-from input_pipeline import image_files, record_index, sharding, splits, stream
+from input_pipeline import (image_files, record_index, resize, sharding,
+                            splits, stream)
 from lgpn_jax.red140 import schema
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -74,17 +75,14 @@ def stream_files(builder, split_expr: str) -> tuple[list[str], list[int]]:
 def decode_image(data: tf.Tensor, image_size: int) -> tf.Tensor:
   """Encoded PNG/JPEG -> [S, S, 3] float32 in [-1, 1].
 
-  Bilinear resize with antialiasing (as PIL-based resizing does), skipped
-  when the image already has the size, so generation traces are untouched.
+  ``resize.to_square``: the data layer's one resize (bilinear with
+  antialiasing, rounded to 8 bits as PIL-based resizing is), skipped when
+  the image already has the size, so generation traces are untouched and a
+  build stored at ``image_size`` gives exactly these pixels.
   """
-  img = tf.io.decode_image(data, channels=3, expand_animations=False)
-  shape = tf.shape(img)
-  img = tf.cast(img, tf.float32)
-  same = tf.logical_and(shape[0] == image_size, shape[1] == image_size)
-  img = tf.cond(same, lambda: img, lambda: tf.image.resize(
-      img, [image_size, image_size], method='bilinear', antialias=True))
+  img = resize.to_square(resize.decode(data), image_size)
   img = tf.ensure_shape(img, [image_size, image_size, 3])
-  return image_files.to_model_range(img)
+  return image_files.to_model_range(tf.cast(img, tf.float32))
 
 
 def make_decoder(builder, image_size: int):
