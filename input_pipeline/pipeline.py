@@ -130,7 +130,7 @@ def train_stream(builder, split_expr: str, *, batch_size: int,
                  sampling: str = 'epochs', seed: int = 0, start_step: int = 0,
                  process_index: int | None = None,
                  process_count: int | None = None, threads: int | None = None,
-                 chunk_steps: int = stream.CHUNK_STEPS) -> stream.TrainStream:
+                 chunk_steps: int = stream.CHUNK_STEPS) -> Iterator[dict]:
   """This host's numpy batches of global batches ``start_step``, ... of
   ``split_expr`` (infinite).
 
@@ -141,7 +141,7 @@ def train_stream(builder, split_expr: str, *, batch_size: int,
   """
   builder = open_builder(builder)
   table, gen, real = training_records(builder, split_expr)
-  return stream.TrainStream(
+  return stream.train_batches(
       table, gen, real, make_decoder(builder, image_size),
       batch_size=batch_size, real_fraction=real_fraction, sampling=sampling,
       seed=seed, start_step=start_step, process_index=process_index,
@@ -236,7 +236,7 @@ class EvalIterator:
 
 
 def train_iterator(builder, fold: int, protocol: str = 'paper', *,
-                   batch_size: int, **kwargs) -> stream.TrainStream:
+                   batch_size: int, **kwargs) -> Iterator[dict]:
   """Infinite numpy batches of a fold's training split (see train_stream)."""
   builder = open_builder(builder)
   train, _ = splits.fold_splits(fold, protocol, builder.info.splits.keys())

@@ -80,40 +80,31 @@ def records(table: record_index.RecordTable,
                                   deterministic=True)
 
 
-class TrainStream:
-  """This host's numpy batches of global batches ``start_step``,
-  ``start_step + 1``, ... (infinite). ``generated`` / ``real``: the rows of
-  ``table`` that make each pool; ``to_example``: serialized record -> dict
-  of tensors; ``process_index`` / ``process_count``: JAX's by default."""
+class _Chunks:
+  """The tf.data pipelines of a stream, ``chunk_steps`` steps each."""
 
-  def __init__(self, table: record_index.RecordTable, generated: np.ndarray,
-               real: np.ndarray, to_example: Callable[[tf.Tensor], dict], *,
-               batch_size: int, real_fraction: float | None, sampling: str,
-               seed: int, start_step: int = 0,
-               process_index: int | None = None,
-               process_count: int | None = None, threads: int | None = None,
-               chunk_steps: int = CHUNK_STEPS):
-    if start_step < 0:
-      raise ValueError(f'start_step must be >= 0, got {start_step}')
+  def __init__(self, table, generated, real, to_example, *, batch_size,
+               real_fraction, sampling, seed, process_index, process_count,
+               threads, chunk_steps):
     pi, pc = sharding.processes(process_index, process_count)
     self.local = sharding.local_batch_size(batch_size, pc)
+    self.steps = chunk_steps
     self._lo = pi * self.local
     self._rows = np.concatenate([np.asarray(generated, np.int64),
                                  np.asarray(real, np.int64)])
     self._ids = index_stream.IndexStream(
         len(generated), len(real), batch_size, real_fraction=real_fraction,
         sampling=sampling, seed=seed)
-    self._table, self._to_example = table, to_example
-    self._threads, self._chunk = threads, chunk_steps
-    self._batches = self._chain(start_step)
+    self._table, self._to_example, self._threads = table, to_example, threads
 
   def _host_rows(self, step: int) -> np.ndarray:
     """The table rows of this host's slice of global batch ``step``."""
     return self._rows[self._ids.batch(step)[self._lo:self._lo + self.local]]
 
-  def _pipeline(self, first: int) -> tf.data.Dataset:
+  def pipeline(self, first: int) -> tf.data.Dataset:
+    """Batches of steps ``first .. first + steps - 1``."""
     rows = np.concatenate([self._host_rows(s)
-                           for s in range(first, first + self._chunk)])
+                           for s in range(first, first + self.steps)])
     read, decode = _reader(self._table), self._to_example
     ds = _places(self._table, rows).map(
         lambda file, start: decode(read(file, start)),
@@ -121,17 +112,35 @@ class TrainStream:
     ds = ds.batch(self.local, drop_remainder=True)
     return ds.prefetch(AUTOTUNE).with_options(options(self._threads))
 
-  def _chain(self, start: int) -> Iterator[dict]:
-    following = self._pipeline(start)
-    for first in itertools.count(start, self._chunk):
-      current, following = following, None
-      for batch in current.as_numpy_iterator():
-        yield batch
-        if following is None:   # built while the current one streams.
-          following = self._pipeline(first + self._chunk)
 
-  def __iter__(self) -> 'TrainStream':
-    return self
+def _chain(chunks: _Chunks, start: int) -> Iterator[dict]:
+  following = chunks.pipeline(start)
+  for first in itertools.count(start, chunks.steps):
+    current, following = following, None
+    for batch in current.as_numpy_iterator():
+      yield batch
+      if following is None:   # built while the current one streams.
+        following = chunks.pipeline(first + chunks.steps)
 
-  def __next__(self) -> dict:
-    return next(self._batches)
+
+def train_batches(table: record_index.RecordTable, generated: np.ndarray,
+                  real: np.ndarray, to_example: Callable[[tf.Tensor], dict],
+                  *, batch_size: int, real_fraction: float | None,
+                  sampling: str, seed: int, start_step: int = 0,
+                  process_index: int | None = None,
+                  process_count: int | None = None,
+                  threads: int | None = None,
+                  chunk_steps: int = CHUNK_STEPS) -> Iterator[dict]:
+  """This host's numpy batches of global batches ``start_step``,
+  ``start_step + 1``, ... (infinite). ``generated`` / ``real``: the rows of
+  ``table`` that make each pool; ``to_example``: serialized record -> dict
+  of tensors; ``process_index`` / ``process_count``: JAX's by default.
+  Settings are checked here, before the first batch is asked for; dropping
+  the iterator stops its pipeline at once (nothing refers back to it)."""
+  if start_step < 0:
+    raise ValueError(f'start_step must be >= 0, got {start_step}')
+  return _chain(_Chunks(
+      table, generated, real, to_example, batch_size=batch_size,
+      real_fraction=real_fraction, sampling=sampling, seed=seed,
+      process_index=process_index, process_count=process_count,
+      threads=threads, chunk_steps=chunk_steps), start_step)

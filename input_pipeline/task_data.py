@@ -118,7 +118,7 @@ def train_iterator(builder, table: Sequence[int],
                    real_fraction: float | None = None,
                    sampling: str = 'epochs', seed: int = 0,
                    start_step: int = 0, process_index: int | None = None,
-                   process_count: int | None = None) -> stream.TrainStream:
+                   process_count: int | None = None) -> Iterator[dict]:
   """This host's numpy batches of global batches ``start_step``, ... of the
   train part (infinite; the stream of ``pipeline.train_stream``).
 
@@ -131,7 +131,7 @@ def train_iterator(builder, table: Sequence[int],
   if not len(gen) + len(real):
     raise ValueError('the task selects no training image (check task_data '
                      'GM names, holdout_percent and the build)')
-  return stream.TrainStream(
+  return stream.train_batches(
       records, gen, real, _example_maker(builder, table, image_size),
       batch_size=batch_size, real_fraction=real_fraction, sampling=sampling,
       seed=seed, start_step=start_step, process_index=process_index,
