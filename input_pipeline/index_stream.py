@@ -34,8 +34,8 @@ block). NumPy keeps the streams of its bit generators and of SeedSequence
 fixed across versions (unlike ``Generator``'s methods, such as
 ``permutation``), so the order does not depend on the NumPy version. A
 permutation is the stable argsort of n raw values. Resuming at step s costs
-one permutation of a pool (``epochs``: about 10 ms for 150,000 records) or
-one block of draws, whatever s is.
+one permutation of a pool (``epochs``: about 25 ms for 150,000 records on
+our 2-core machine) or one block of draws, whatever s is.
 
 Pure numpy: no TensorFlow, testable alone.
 """

@@ -6,8 +6,10 @@ a sequence of records, each
     uint64 length (little-endian) | uint32 masked CRC-32C of the length |
     ``length`` bytes of data      | uint32 masked CRC-32C of the data
 
-``scan`` walks the length fields only (12 bytes read per record, the data is
-skipped), so indexing RED140's ~150,000 records reads about 2 MB. It checks
+``scan`` walks the length fields only (8 bytes read per record, the data is
+skipped): for RED140's ~150,000 records about 1 MB, 0.35 s from the page
+cache on our 2-core machine (a cold disk pays one random read per record,
+once per build). It checks
 that the chain of lengths ends exactly at the end of the file and that the
 record count is the one ``dataset_info.json`` records: a truncated or
 damaged shard is an error naming the file, never a silently shorter stream.

@@ -5,21 +5,21 @@ For global batch s (s = the trainer's step) every host computes the
 ``batch_size`` record ids of the whole global batch (microseconds), keeps
 its slice ``[i * L, (i + 1) * L)`` (host i of n, L = batch_size / n), reads
 and decodes those records in parallel with tf.data's deterministic ordering
-and batches them. Nothing is shuffled by tf.data: the
-order is the index stream's, so batch s is the same bytes whatever the number
-of hosts, threads or the step the stream started at. Starting at step p only
-means starting the index stream at p: nothing is read or decoded for the
-steps before.
+and batches them. Nothing is shuffled by tf.data: the order is the index
+stream's, so batch s is the same bytes whatever the number of hosts, threads
+or the step the stream started at. Starting at step p only means starting
+the index stream at p: nothing is read or decoded for the steps before.
 
 Reading: ``tf.raw_ops.TFRecordDatasetV2`` with ``byte_offsets`` reads one
 record at a known offset (TensorFlow's TFRecord reader: both CRCs checked),
 inside the same parallel map that decodes it (one stage: cheaper than an
-interleave of readers followed by a map). No Python runs inside tf.data (a Python generator there holds the GIL against
-the training loop, and tf.data's threads calling Python while the interpreter
-exits can hang the process), so record ids enter as tensors: the stream is
-a chain of tf.data pipelines of ``chunk_steps`` steps each; the next chunk's
-pipeline is built while the current one streams, leaving one pipeline
-warm-up (about one batch of decode latency) per chunk.
+interleave of readers followed by a map). No Python runs inside tf.data: a
+Python generator there holds the GIL against the training loop, and
+tf.data's threads calling Python while the interpreter exits can hang the
+process. So record ids enter as tensors: the stream is a chain of tf.data
+pipelines of ``chunk_steps`` steps each; the next chunk's pipeline is built
+while the current one streams, leaving one pipeline warm-up (about one
+batch of decode latency) per chunk.
 
 Why not tf.data's own shuffle and a checkpointed iterator: its state holds
 the shuffle buffer (thousands of serialized images per host) and is tied to

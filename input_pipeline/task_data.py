@@ -92,6 +92,10 @@ def part_records(builder, table: Sequence[int], split_by_hash: Sequence[bool],
   facts = record_index.per_record(files, SOURCES_CACHE,
                                   lambda p: record_sources(builder, p))
   gm = np.concatenate([f['gm_index'] for f in facts])
+  if len(gm) != len(records):
+    raise record_index.DamagedShard(
+        f'{SOURCES_CACHE}: {len(gm)} records, the shards hold '
+        f'{len(records)}: a shard changed while it was read (run again)')
   held_out = np.concatenate([f['bucket'] for f in facts]) < holdout_percent
   in_part = held_out if part == 'test' else ~held_out
   keep = (classes[gm + 1] >= 0) & (~by_hash[gm + 1] | in_part)
