@@ -76,6 +76,20 @@ def test_mixed_draws_with_replacement_are_uniform_within_each_pool():
 
 
 @pytest.mark.parametrize('sampling', index_stream.SAMPLING)
+def test_a_draw_depends_on_its_position_alone(sampling):
+  """Batches of 7 and of 13 cut the natural pool's draws in different
+  places, across epoch ends (every 1,000) and a block end (2^16)."""
+  def positions(batch, lo, hi):
+    stream = index_stream.IndexStream(600, 400, batch, sampling=sampling)
+    first = lo // batch
+    ids = _ids(stream, first, -(-hi // batch) - first)
+    return ids[lo - first * batch:hi - first * batch]
+  for lo in (2_950, index_stream.BLOCK - 91):
+    np.testing.assert_array_equal(positions(7, lo, lo + 200),
+                                  positions(13, lo, lo + 200))
+
+
+@pytest.mark.parametrize('sampling', index_stream.SAMPLING)
 @pytest.mark.parametrize('fraction', [None, 0.2])
 def test_a_batch_is_a_function_of_seed_and_step_alone(sampling, fraction):
   def make(seed=0):

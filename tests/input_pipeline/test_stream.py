@@ -75,3 +75,18 @@ def test_a_dropped_stream_is_freed_at_once(synthetic_builder):
     assert ref() is None
   finally:
     gc.enable()
+
+
+@pytest.mark.parametrize('sampling', ['epochs', 'with_replacement'])
+def test_streams_started_far_apart_agree(synthetic_builder, sampling):
+  """Far into a run (past a block of 2^16 draws of the generated pool, 12 a
+  batch, and hundreds of epochs): a stream started earlier on one host in
+  short chunks and one started later on two hosts give the same batches."""
+  kw = dict(real_fraction=0.25, sampling=sampling, seed=7)
+  early = _run(synthetic_builder, 5459, 6, chunk_steps=4, **kw)
+  late = [_run(synthetic_builder, 5462, 3, host=(i, 2), **kw)
+          for i in range(2)]
+  for step in range(3):
+    for key, value in early[3 + step].items():
+      np.testing.assert_array_equal(
+          np.concatenate([late[i][step][key] for i in range(2)]), value)
