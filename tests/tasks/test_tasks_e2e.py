@@ -32,7 +32,6 @@ def tiny_task_config(data_dir, task: str, build: dict, **data):
     if k in ('images_per_gm', 'num_real'):
       c.data[k] = v
   t = c.train
-  t.skip_all_real_batches = False    # (a model-parsing setting)
   t.batch_size = 16
   t.num_steps = 2
   t.skip_all_real_batches = False
