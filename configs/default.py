@@ -148,16 +148,24 @@ def get_config() -> ml_collections.ConfigDict:
   t.b1 = 0.9                         # [released] torch defaults.
   t.b2 = 0.999
   t.grad_clip_norm = 0.0             # > 0: clip the global gradient norm.
-  t.real_fraction = ml_collections.config_dict.placeholder(float)  # [released]
-                                     # None: the natural share of real images.
+  # [released] share of real images in every batch (floor or ceil of the
+  # fraction times the batch); None: their natural share.
+  t.real_fraction = ml_collections.config_dict.placeholder(float)
+  # [ours] 'epochs': every training image once per epoch, a new order each
+  # epoch (each image seen equally often) | 'with_replacement': every image
+  # drawn uniformly at random (released; configs/released.py).
+  t.sampling = 'epochs'
   t.skip_all_real_batches = True     # [released] no update on such a batch.
   # 'last' [ours: the released selection looks at the test fold] | 'released':
   # every select_every_epochs epochs keep the lowest held-out node loss.
   t.selection = 'last'
   t.select_every_epochs = 5          # [released]
   t.parallel = 'shard_map'           # | 'pmap' (same per-device step).
-  t.deterministic_data = True        # order fixed by config.seed: exact resume.
-  t.resume_data = 'skip'             # | 'reseed' (see trainer docstring).
+  # The data order is a function of (seed, step); a resumed run starts the
+  # stream at once at 'exact': the checkpoint's step (the same batches as an
+  # uninterrupted run) | 'reseed': that step of a stream seeded by (seed,
+  # step) (a new order, e.g. past a batch that made the loss non-finite).
+  t.resume_data = 'exact'
   t.log_every = 100
   t.checkpoint_every = 2_000
   t.keep_checkpoints = 3

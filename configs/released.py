@@ -39,4 +39,5 @@ def get_config():
   t = config.train
   t.learning_rate = 0.01             # main.py uses hyperparameter.py's 0.01.
   t.selection = 'released'           # best held-out node loss every 5 epochs.
+  t.sampling = 'with_replacement'    # RandomSampler(replacement=True).
   return config

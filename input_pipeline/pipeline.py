@@ -1,16 +1,18 @@
 """tf.data pipelines over the built TFRecords: training and exact evaluation.
 
-Train (``train_dataset`` / ``train_iterator``): this host's shard files are
-shuffled, repeated and interleaved; serialized records are shuffled; the
-generated and real streams are mixed at ``real_fraction``; images are decoded
-in parallel, resized to ``image_size`` and scaled to [-1, 1]
-((x / 255 - 0.5) / 0.5); batches of ``batch_size // process_count`` are made
-with ``drop_remainder`` and prefetched. Infinite.
+Train (``train_stream`` / ``train_iterator``): the stream of ``stream.py``
+over the generated and real records of the splits: the record at every
+position is a pure function of (seed, position) (``index_stream``), read by
+byte offset (``record_index``), decoded in parallel in a fixed order, resized
+to ``image_size`` and scaled to [-1, 1] ((x / 255 - 0.5) / 0.5), in batches
+of ``batch_size // process_count`` (this host's slice of each global batch),
+prefetched. Infinite; ``start_step`` starts it at any global batch in O(1).
 
 Eval (``eval_dataset`` / ``eval_iterator``): deterministic order, every example
 exactly once over all hosts, padded with ``mask = 0`` examples so that every
 host yields the same number of batches (no host hangs in a collective, no
-example dropped or counted twice).
+example dropped or counted twice). It reads each host's shard files in
+order (``sharding.host_shard``).
 
 Batches are dicts of numpy arrays:
   image [B, H, W, 3] float32 in [-1, 1]   label [B, 55] float32
@@ -22,13 +24,14 @@ Batches are dicts of numpy arrays:
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from typing import Iterator
 
+import numpy as np
 
 from input_pipeline.tf_runtime import tf, tfds
-from input_pipeline import image_files, sharding, splits
+from input_pipeline import (image_files, record_index, resize, sharding,
+                            splits, stream)
 from lgpn_jax.red140 import schema
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -69,28 +72,17 @@ def stream_files(builder, split_expr: str) -> tuple[list[str], list[int]]:
   return files, lengths
 
 
-def _process(process_index, process_count) -> tuple[int, int]:
-  if process_index is None or process_count is None:
-    import jax  # only for the defaults; the pipeline itself needs no JAX.
-    process_index = jax.process_index() if process_index is None else process_index
-    process_count = jax.process_count() if process_count is None else process_count
-  return int(process_index), int(process_count)
-
-
 def decode_image(data: tf.Tensor, image_size: int) -> tf.Tensor:
   """Encoded PNG/JPEG -> [S, S, 3] float32 in [-1, 1].
 
-  Bilinear resize with antialiasing (as PIL-based resizing does), skipped
-  when the image already has the size, so generation traces are untouched.
+  ``resize.to_square``: the data layer's one resize (bilinear with
+  antialiasing, rounded to 8 bits as PIL-based resizing is), skipped when
+  the image already has the size, so generation traces are untouched and a
+  build stored at ``image_size`` gives exactly these pixels.
   """
-  img = tf.io.decode_image(data, channels=3, expand_animations=False)
-  shape = tf.shape(img)
-  img = tf.cast(img, tf.float32)
-  same = tf.logical_and(shape[0] == image_size, shape[1] == image_size)
-  img = tf.cond(same, lambda: img, lambda: tf.image.resize(
-      img, [image_size, image_size], method='bilinear', antialias=True))
+  img = resize.to_square(resize.decode(data), image_size)
   img = tf.ensure_shape(img, [image_size, image_size, 3])
-  return image_files.to_model_range(img)
+  return image_files.to_model_range(tf.cast(img, tf.float32))
 
 
 def make_decoder(builder, image_size: int):
@@ -109,91 +101,51 @@ def make_decoder(builder, image_size: int):
   return decode
 
 
-def _records(shard: sharding.HostShard, *, shuffle_files: bool, seed: int,
-             deterministic: bool, repeat: bool) -> tf.data.Dataset:
-  files = tf.data.Dataset.from_tensor_slices(list(shard.files))
-  if shard.example_shard is None and shuffle_files:
-    files = files.shuffle(len(shard.files), seed=seed,
-                          reshuffle_each_iteration=True)
-  if repeat and shard.example_shard is None:
-    files = files.repeat()
-  ds = files.interleave(
+def _records(shard: sharding.HostShard) -> tf.data.Dataset:
+  """This host's serialized records of an eval stream, in a fixed order."""
+  ds = tf.data.Dataset.from_tensor_slices(list(shard.files)).interleave(
       tf.data.TFRecordDataset, cycle_length=max(1, min(16, len(shard.files))),
-      block_length=1, num_parallel_calls=AUTOTUNE,
-      deterministic=deterministic or shard.example_shard is not None)
-  if shard.example_shard is not None:
-    ds = ds.shard(*shard.example_shard)
-    if repeat:
-      ds = ds.repeat()
-  return ds
+      block_length=1, num_parallel_calls=AUTOTUNE, deterministic=True)
+  return ds if shard.example_shard is None else ds.shard(*shard.example_shard)
 
 
-def _options(deterministic: bool, threads: int | None) -> tf.data.Options:
-  opts = tf.data.Options()
-  opts.deterministic = deterministic
-  if threads:
-    opts.threading.private_threadpool_size = threads
-    opts.threading.max_intra_op_parallelism = 1
-  return opts
+def training_records(builder, split_expr: str
+                     ) -> tuple[record_index.RecordTable, np.ndarray,
+                                np.ndarray]:
+  """(table, generated rows, real rows) of the records of ``split_expr``:
+  the generated splits' records first, then the real split's."""
+  names = splits.parse_expr(split_expr)
+  gen = '+'.join(n for n in names if n != splits.REAL)
+  gen_files, gen_counts = stream_files(builder, gen) if gen else ([], [])
+  real_files, real_counts = (stream_files(builder, splits.REAL)
+                             if splits.REAL in names else ([], []))
+  table = record_index.RecordTable.of_files(gen_files + real_files,
+                                            gen_counts + real_counts)
+  num_gen = sum(gen_counts)
+  return table, np.arange(num_gen), np.arange(num_gen, len(table))
 
 
-def train_dataset(builder, split_expr: str, *, batch_size: int,
-                  image_size: int = 256, real_fraction: float | None = None,
-                  shuffle_buffer: int = 10_000, seed: int = 0,
-                  process_index: int | None = None,
-                  process_count: int | None = None,
-                  deterministic: bool = False,
-                  threads: int | None = None) -> tf.data.Dataset:
-  """Infinite shuffled batches of ``batch_size // process_count`` examples.
+def train_stream(builder, split_expr: str, *, batch_size: int,
+                 image_size: int = 256, real_fraction: float | None = None,
+                 sampling: str = 'epochs', seed: int = 0, start_step: int = 0,
+                 process_index: int | None = None,
+                 process_count: int | None = None, threads: int | None = None,
+                 chunk_steps: int = stream.CHUNK_STEPS) -> Iterator[dict]:
+  """This host's numpy batches of global batches ``start_step``, ... of
+  ``split_expr`` (infinite).
 
-  ``real_fraction``: share of real images per batch in expectation (None:
-  their natural share of the split; 0: none). ``deterministic`` fixes the
-  order for a given seed (slower); ``threads`` caps tf.data's thread pool.
+  ``real_fraction``: share of real images in every batch (None: their
+  natural share of the split; 0: none); ``sampling``: 'epochs' (each record
+  once per epoch) or 'with_replacement' (see ``index_stream``).
+  ``threads`` caps tf.data's thread pool.
   """
   builder = open_builder(builder)
-  pi, pc = _process(process_index, process_count)
-  local = sharding.local_batch_size(batch_size, pc)
-  names = splits.parse_expr(split_expr)
-  gen_expr = '+'.join(n for n in names if n != splits.REAL)
-  streams, weights = [], []
-  for expr, is_real in ((gen_expr, False),
-                        (splits.REAL if splits.REAL in names else '', True)):
-    if not expr:
-      continue
-    files, lengths = stream_files(builder, expr)
-    shard = sharding.host_shard(files, lengths, pi, pc)
-    if shard.mode == 'examples':
-      logging.info('%s: %d files < %d hosts: sharding by example', expr,
-                   len(files), pc)
-    ds = _records(shard, shuffle_files=True, seed=seed + 7919 * pi,
-                  deterministic=deterministic, repeat=True)
-    ds = ds.shuffle(shuffle_buffer, seed=seed + 7919 * pi + int(is_real))
-    streams.append((ds, is_real, shard.num_examples))
-  if real_fraction is not None:
-    if not 0 <= real_fraction <= 1:
-      raise ValueError(f'real_fraction must be in [0, 1], got {real_fraction}')
-    if real_fraction > 0 and not any(r for _, r, _ in streams):
-      raise ValueError(f'real_fraction={real_fraction} but {split_expr!r} has '
-                       'no real split')
-    weights = [real_fraction if r else 1 - real_fraction for _, r, _ in streams]
-  else:
-    weights = [float(n) for _, _, n in streams]
-  kept = [(ds, w) for (ds, _, _), w in zip(streams, weights) if w > 0]
-  if not kept:
-    raise ValueError(f'nothing to train on in {split_expr!r} with '
-                     f'real_fraction={real_fraction}')
-  if len(kept) == 1:
-    ds = kept[0][0]
-  else:
-    total = sum(w for _, w in kept)
-    ds = tf.data.Dataset.sample_from_datasets(
-        [d for d, _ in kept], weights=[w / total for _, w in kept],
-        seed=seed + 7919 * pi + 2)
-  ds = ds.map(make_decoder(builder, image_size), num_parallel_calls=AUTOTUNE,
-              deterministic=deterministic)
-  ds = ds.batch(local, drop_remainder=True, num_parallel_calls=AUTOTUNE,
-                deterministic=deterministic)
-  return ds.prefetch(AUTOTUNE).with_options(_options(deterministic, threads))
+  table, gen, real = training_records(builder, split_expr)
+  return stream.train_batches(
+      table, gen, real, make_decoder(builder, image_size),
+      batch_size=batch_size, real_fraction=real_fraction, sampling=sampling,
+      seed=seed, start_step=start_step, process_index=process_index,
+      process_count=process_count, threads=threads, chunk_steps=chunk_steps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,7 +160,7 @@ def eval_plan(builder, split_expr: str, *, batch_size: int,
               process_index: int | None = None,
               process_count: int | None = None) -> EvalPlan:
   builder = open_builder(builder)
-  pi, pc = _process(process_index, process_count)
+  pi, pc = sharding.processes(process_index, process_count)
   local = sharding.local_batch_size(batch_size, pc)
   files, lengths = stream_files(builder, split_expr)
   shard = sharding.host_shard(files, lengths, pi, pc)
@@ -235,7 +187,7 @@ def eval_dataset(builder, split_expr: str, *, batch_size: int,
                  ) -> tuple[tf.data.Dataset, EvalPlan]:
   """Finite padded eval batches (same count on every host) and their plan."""
   builder = open_builder(builder)
-  pi, pc = _process(process_index, process_count)
+  pi, pc = sharding.processes(process_index, process_count)
   plan = eval_plan(builder, split_expr, batch_size=batch_size,
                    process_index=pi, process_count=pc)
   files, lengths = stream_files(builder, split_expr)
@@ -247,14 +199,13 @@ def eval_dataset(builder, split_expr: str, *, batch_size: int,
     ex['mask'] = tf.constant(1.0, tf.float32)
     return ex
 
-  ds = _records(shard, shuffle_files=False, seed=0, deterministic=True,
-                repeat=False)
+  ds = _records(shard)
   ds = ds.map(with_mask, num_parallel_calls=AUTOTUNE, deterministic=True)
   pad = plan.num_batches * plan.local_batch_size - plan.num_examples
   ds = ds.concatenate(tf.data.Dataset.from_tensors(_padding(image_size))
                       .repeat(pad))
   ds = ds.batch(plan.local_batch_size, drop_remainder=True)
-  return ds.prefetch(AUTOTUNE).with_options(_options(True, threads)), plan
+  return ds.prefetch(AUTOTUNE).with_options(stream.options(threads)), plan
 
 
 class EvalIterator:
@@ -286,11 +237,10 @@ class EvalIterator:
 
 def train_iterator(builder, fold: int, protocol: str = 'paper', *,
                    batch_size: int, **kwargs) -> Iterator[dict]:
-  """Infinite numpy batches of a fold's training split (see train_dataset)."""
+  """Infinite numpy batches of a fold's training split (see train_stream)."""
   builder = open_builder(builder)
   train, _ = splits.fold_splits(fold, protocol, builder.info.splits.keys())
-  return train_dataset(builder, train, batch_size=batch_size,
-                       **kwargs).as_numpy_iterator()
+  return train_stream(builder, train, batch_size=batch_size, **kwargs)
 
 
 def eval_iterator(builder, fold: int, protocol: str = 'paper', *,

@@ -1,8 +1,10 @@
-"""Which shard files (or examples) each host reads, and padded eval lengths.
+"""This host's place among hosts, its batch share, and the eval shards it reads.
 
-Pure Python (no TF, no JAX) so it is testable on its own.
+Pure Python (no TF; JAX only for the default process index and count) so it
+is testable on its own. Training needs no file sharding: every host reads
+its slice of every global batch (``stream.py``).
 
-Files are dealt round-robin over hosts (``files[i::n]`` of the sorted list).
+Eval files are dealt round-robin over hosts (``files[i::n]`` of the sorted list).
 When a stream has fewer files than hosts, every host reads all of them and
 keeps every n-th example instead (``example_shard = (n, i)``), so no host is
 left empty; this is logged in ``HostShard.mode``.
@@ -13,6 +15,20 @@ from __future__ import annotations
 import dataclasses
 import math
 from typing import Sequence
+
+
+def processes(process_index: int | None = None,
+              process_count: int | None = None) -> tuple[int, int]:
+  """(process index, process count), by default JAX's; checked."""
+  if process_index is None or process_count is None:
+    import jax  # only for the defaults; the pipelines themselves need no JAX.
+    process_index = jax.process_index() if process_index is None else process_index
+    process_count = jax.process_count() if process_count is None else process_count
+  process_index, process_count = int(process_index), int(process_count)
+  if not 0 <= process_index < process_count:
+    raise ValueError(f'process_index {process_index} not in '
+                     f'[0, {process_count})')
+  return process_index, process_count
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,6 +12,14 @@ rest the train part, so the two parts never share an image and the split is
 the same in every run. Sources marked ``False`` in ``split_by_hash`` (GMs
 unseen in training) give all their images to the test part.
 
+Each record's source (``gm_index``) and hash bucket are read once per build
+(one pass over the records, no image decoded) and cached beside the shards
+(``record_sources.npz``, ``record_index.per_record``), so both parts are
+lists of records known before anything is streamed: the train part goes
+through the same training stream as model parsing (``stream.py``: exact
+resume at any step, 'epochs' or 'with_replacement' sampling), the test part
+is read once in record order.
+
 Batches are dicts of numpy arrays: image [B, H, W, 3] in [-1, 1],
 class_label [B] int32, gm_index [B] int32 (-1 real / padding) and, for
 evaluation, mask [B] float32 (0 for padding).
@@ -23,12 +31,14 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from input_pipeline.tf_runtime import tf
-from input_pipeline import pipeline, sharding, splits
+from input_pipeline.tf_runtime import tf, tfds
+from input_pipeline import pipeline, record_index, splits, stream
 from lgpn_jax.red140 import schema
 
 AUTOTUNE = tf.data.AUTOTUNE
 PARTS = ('train', 'test')
+SOURCES_CACHE = 'record_sources'
+HASH_BUCKETS = 100
 
 
 def needed_splits(builder, table: np.ndarray) -> str:
@@ -43,108 +53,107 @@ def needed_splits(builder, table: np.ndarray) -> str:
   return '+'.join(have)
 
 
-def _selector(builder, table, split_by_hash, part: str,
-              holdout_percent: int, image_size: int):
-  """serialized -> (keep?, decoded example with class_label)."""
+def record_sources(builder, path: str) -> dict[str, np.ndarray]:
+  """{'gm_index', 'bucket'} of every record of one shard: its GM (-1 real)
+  and its hash bucket of 100 (``tf.strings.to_hash_bucket_fast`` of the
+  serialized record)."""
+  feats = builder.info.features
+  skip = {'image': tfds.decode.SkipDecoding()}
+
+  def facts(serialized):
+    ex = feats.deserialize_example(serialized, decoders=skip)
+    return ex['gm_index'], tf.strings.to_hash_bucket_fast(serialized,
+                                                          HASH_BUCKETS)
+
+  gm, bucket = [], []
+  for g, h in tf.data.TFRecordDataset(path).map(
+      facts, num_parallel_calls=AUTOTUNE, deterministic=True).batch(
+          4096).as_numpy_iterator():
+    gm.append(g)
+    bucket.append(h)
+  return {'gm_index': np.concatenate(gm or [np.zeros(0)]).astype(np.int32),
+          'bucket': np.concatenate(bucket or [np.zeros(0)]).astype(np.int8)}
+
+
+def part_records(builder, table: Sequence[int], split_by_hash: Sequence[bool],
+                 part: str, holdout_percent: int
+                 ) -> tuple[record_index.RecordTable, np.ndarray, np.ndarray]:
+  """(records of the task's splits, generated rows, real rows of ``part``)."""
   if part not in PARTS:
     raise ValueError(f'part must be one of {PARTS}, got {part!r}')
   if not 0 < holdout_percent < 100:
     raise ValueError(f'holdout_percent must be in (0, 100), got '
                      f'{holdout_percent}')
-  classes = tf.constant(np.asarray(table, np.int32))
-  by_hash = tf.constant(np.asarray(split_by_hash, bool))
-  decode = pipeline.make_decoder(builder, image_size)
-  feats = builder.info.features
+  classes = np.asarray(table, np.int32)
+  by_hash = np.asarray(split_by_hash, bool)
+  files, lengths = pipeline.stream_files(builder,
+                                         needed_splits(builder, classes))
+  records = record_index.RecordTable.of_files(files, lengths)
+  facts = record_index.per_record(files, SOURCES_CACHE,
+                                  lambda p: record_sources(builder, p))
+  gm = np.concatenate([f['gm_index'] for f in facts])
+  if len(gm) != len(records):
+    raise record_index.DamagedShard(
+        f'{SOURCES_CACHE}: {len(gm)} records, the shards hold '
+        f'{len(records)}: a shard changed while it was read (run again)')
+  held_out = np.concatenate([f['bucket'] for f in facts]) < holdout_percent
+  in_part = held_out if part == 'test' else ~held_out
+  keep = (classes[gm + 1] >= 0) & (~by_hash[gm + 1] | in_part)
+  return (records, np.flatnonzero(keep & (gm >= 0)),
+          np.flatnonzero(keep & (gm < 0)))
 
-  def keep(serialized):
-    ex = feats.deserialize_example(serialized, decoders={
-        'image': pipeline.tfds.decode.SkipDecoding()})
-    source = ex['gm_index'] + 1
-    held_out = tf.strings.to_hash_bucket_fast(serialized, 100) < holdout_percent
-    in_part = held_out if part == 'test' else tf.logical_not(held_out)
-    return tf.logical_and(tf.gather(classes, source) >= 0,
-                          tf.logical_or(tf.logical_not(
-                              tf.gather(by_hash, source)), in_part))
+
+def _example_maker(builder, table, image_size: int):
+  """serialized -> {image, gm_index, class_label}."""
+  classes = tf.constant(np.asarray(table, np.int32))
+  decode = pipeline.make_decoder(builder, image_size)
 
   def to_example(serialized):
     ex = decode(serialized)
     return {'image': ex['image'], 'gm_index': ex['gm_index'],
             'class_label': tf.gather(classes, ex['gm_index'] + 1)}
 
-  return keep, to_example
+  return to_example
 
 
-def train_dataset(builder, table: Sequence[int],
-                  split_by_hash: Sequence[bool], *, batch_size: int,
-                  image_size: int, holdout_percent: int = 20,
-                  real_fraction: float | None = None, seed: int = 0,
-                  shuffle_buffer: int = 10_000, deterministic: bool = True,
-                  process_index: int | None = None,
-                  process_count: int | None = None) -> tf.data.Dataset:
-  """Infinite shuffled batches (this host's share) of the train part.
+def train_iterator(builder, table: Sequence[int],
+                   split_by_hash: Sequence[bool], *, batch_size: int,
+                   image_size: int, holdout_percent: int = 20,
+                   real_fraction: float | None = None,
+                   sampling: str = 'epochs', seed: int = 0,
+                   start_step: int = 0, process_index: int | None = None,
+                   process_count: int | None = None) -> Iterator[dict]:
+  """This host's numpy batches of global batches ``start_step``, ... of the
+  train part (infinite; the stream of ``pipeline.train_stream``).
 
-  ``real_fraction``: share of real images per batch in expectation (None:
-  their natural share among the selected images).
+  ``real_fraction``: share of real images in every batch (None: their
+  natural share among the selected images).
   """
   builder = pipeline.open_builder(builder)
-  pi, pc = pipeline._process(process_index, process_count)  # noqa: SLF001
-  local = sharding.local_batch_size(batch_size, pc)
-  keep, to_example = _selector(builder, table, split_by_hash, 'train',
-                               holdout_percent, image_size)
-  names = splits.parse_expr(needed_splits(builder, table))
-  if real_fraction is None:      # one stream: the natural shares.
-    groups = [('+'.join(names), False)]
-  else:
-    groups = [('+'.join(n for n in names if n != splits.REAL), False),
-              (splits.REAL if splits.REAL in names else '', True)]
-    groups = [(e, r) for e, r in groups if e]
-  streams = []
-  for expr, is_real in groups:
-    files, lengths = pipeline.stream_files(builder, expr)
-    shard = sharding.host_shard(files, lengths, pi, pc)
-    probe = tf.data.TFRecordDataset(list(shard.files)).filter(keep).take(1)
-    if not any(True for _ in probe):   # else the repeated filter never yields.
-      raise ValueError(f'the task selects no training image in {expr!r} on '
-                       f'process {pi} (check task_data GM names, '
-                       'holdout_percent and the build)')
-    ds = pipeline._records(shard, shuffle_files=True,  # noqa: SLF001
-                           seed=seed + 7919 * pi, deterministic=deterministic,
-                           repeat=True)
-    ds = ds.filter(keep).shuffle(shuffle_buffer,
-                                 seed=seed + 7919 * pi + int(is_real))
-    streams.append((ds, is_real))
-  if len(streams) == 1:
-    ds = streams[0][0]
-  else:
-    ds = tf.data.Dataset.sample_from_datasets(
-        [d for d, _ in streams],
-        weights=[real_fraction if r else 1 - real_fraction
-                 for _, r in streams], seed=seed + 7919 * pi + 2)
-  ds = ds.map(to_example, num_parallel_calls=AUTOTUNE,
-              deterministic=deterministic)
-  ds = ds.batch(local, drop_remainder=True)
-  return ds.prefetch(AUTOTUNE).with_options(
-      pipeline._options(deterministic, None))  # noqa: SLF001
-
-
-def train_iterator(builder, table, split_by_hash, **kwargs) -> Iterator[dict]:
-  """Numpy batches of ``train_dataset``."""
-  return train_dataset(builder, table, split_by_hash,
-                       **kwargs).as_numpy_iterator()
+  records, gen, real = part_records(builder, table, split_by_hash, 'train',
+                                    holdout_percent)
+  if not len(gen) + len(real):
+    raise ValueError('the task selects no training image (check task_data '
+                     'GM names, holdout_percent and the build)')
+  return stream.train_batches(
+      records, gen, real, _example_maker(builder, table, image_size),
+      batch_size=batch_size, real_fraction=real_fraction, sampling=sampling,
+      seed=seed, start_step=start_step, process_index=process_index,
+      process_count=process_count)
 
 
 def eval_batches(builder, table: Sequence[int], split_by_hash: Sequence[bool],
                  *, batch_size: int, image_size: int,
                  holdout_percent: int = 20) -> Iterator[dict]:
-  """Every test-part image once, in a fixed order, in batches of
+  """Every test-part image once, in record order, in batches of
   ``batch_size`` (the last padded with ``mask = 0``). Reads every shard on
   this process (evaluation is not split over hosts)."""
   builder = pipeline.open_builder(builder)
-  keep, to_example = _selector(builder, table, split_by_hash, 'test',
-                               holdout_percent, image_size)
-  files, _ = pipeline.stream_files(builder, needed_splits(builder, table))
-  ds = tf.data.TFRecordDataset(files).filter(keep)
-  ds = ds.map(to_example, num_parallel_calls=AUTOTUNE, deterministic=True)
+  records, gen, real = part_records(builder, table, split_by_hash, 'test',
+                                    holdout_percent)
+  ds = stream.records(records, np.sort(np.concatenate([gen, real])))
+  ds = ds.map(_example_maker(builder, table, image_size),
+              num_parallel_calls=AUTOTUNE, deterministic=True)
   ds = ds.batch(batch_size).prefetch(AUTOTUNE)
   for batch in ds.as_numpy_iterator():
     n = len(batch['class_label'])

@@ -29,7 +29,7 @@ RUNTIME = {
     'selection': ('test_group',),   # which test GMs an evaluation scores.
     'train': ('num_steps', 'num_epochs', 'log_every', 'checkpoint_every',
               'keep_checkpoints', 'eval_batch_size', 'run_evaluation',
-              'parallel', 'resume_data', 'deterministic_data'),
+              'parallel', 'resume_data'),
 }
 
 

@@ -63,17 +63,6 @@ def train_overrides():
   return dict(TRAIN)
 
 
-@pytest.fixture
-def small_shuffle_buffers(monkeypatch):
-  """Training streams shuffle in 256-record buffers: the default 10,000 take
-  ~25 s to fill from a tiny build (its few records repeated)."""
-  import functools
-  from input_pipeline import pipeline, task_data
-  for mod in (pipeline, task_data):
-    monkeypatch.setattr(mod, 'train_dataset', functools.partial(
-        mod.train_dataset, shuffle_buffer=256))
-
-
 @pytest.fixture(scope='session')
 def synthetic_dir(tmp_path_factory):
   """The TFDS data_dir holding the tiny synthetic build."""

@@ -78,9 +78,11 @@ class Task:
     return None
 
   # ------------------------------------------------------------------ data
-  def train_batches(self, builder, seed: int) -> Iterator[dict]:
-    """This host's share of the global training batches (infinite), each a
-    dict of numpy arrays with ``batch_keys``."""
+  def train_batches(self, builder, seed: int,
+                    start_step: int = 0) -> Iterator[dict]:
+    """This host's share of the global training batches ``start_step``,
+    ``start_step + 1``, ... (infinite; batch s is a function of (seed, s)
+    alone), each a dict of numpy arrays with ``batch_keys``."""
     raise NotImplementedError
 
   def num_train_examples(self, builder) -> int:

@@ -152,15 +152,15 @@ class Classification(base.Task):
   def accuracy_terms(self, outputs, batch):
     return losses.accuracy_terms(outputs, batch)
 
-  def train_batches(self, builder, seed):
+  def train_batches(self, builder, seed, start_step=0):
     from input_pipeline import task_data  # TensorFlow is imported here only.
     c, t, s = self.config, self.config.train, self.spec
     it = task_data.train_iterator(
         builder, s.train_table, s.train_by_hash, batch_size=t.batch_size,
         image_size=c.data.image_size,
         holdout_percent=c.task_data.holdout_percent,
-        real_fraction=c.task_data.real_fraction, seed=seed,
-        deterministic=t.deterministic_data)
+        real_fraction=c.task_data.real_fraction, sampling=t.sampling,
+        seed=seed, start_step=start_step)
     for batch in it:
       yield base.select(batch, self.batch_keys)
 

@@ -80,9 +80,9 @@ class ModelParsing(base.Task):
                       None, c.fold, c.data.protocol)
     return passes.heldout_node_loss(c, state, builder)
 
-  def train_batches(self, builder, seed):
+  def train_batches(self, builder, seed, start_step=0):
     return streams.parsing_batches(self.config, builder, seed,
-                                   self.batch_keys)
+                                   self.batch_keys, start_step)
 
   def evaluate(self, workdir, fold, *, builder=None, num_images=None,
                notes=None):

@@ -1,12 +1,13 @@
 """Model parsing's training stream: which images, with which labels.
 
-``parsing_batches(config, builder, seed, keys)`` -> this host's infinite
-training batches, built in four steps from the fold's
+``parsing_batches(config, builder, seed, keys, start_step)`` -> this host's
+infinite training batches from global batch ``start_step`` on, built in four
+steps from the fold's
 ``red140.selection.Selection`` and ``config.labels``:
   1. source: the build's split expression of the fold when the selection is
      one (``input_pipeline.pipeline.train_iterator``), else every image of
-     the selected training GMs plus real images, filtered inside tf.data by
-     the selection's source table (``input_pipeline.task_data``);
+     the selected training GMs plus real images, selected by the
+     selection's source table (``input_pipeline.task_data``);
   2. labels: from the selection's table by ``gm_index`` when it relabels
      (Random-GT's permutation; task_data batches carry none). The TFRecords
      keep the true labels;
@@ -22,12 +23,18 @@ training batches, built in four steps from the fold's
      The decision is per example of the stream, not per stored image: the
      batches carry no image identity, and the data pipeline is not ours to
      change; an image seen in several epochs is relabelled in about p % of
-     them. A resumed run (``train.resume_data='skip'``) replays the stream,
-     so it relabels exactly the same examples.
+     them. Positions continue from ``start_step`` times the host's batch, so
+     a resumed run relabels exactly the same examples.
+A resumed run starts the source at ``start_step`` at once (input_pipeline's
+stream: batch s is a function of (seed, s)), except with a holdout: the
+refill makes every batch depend on all earlier ones, so the stream is then
+replayed from step 0 and ``start_step`` batches are dropped (exact, at the
+cost of decoding them).
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Callable, Iterable, Iterator, Mapping
 
 import jax
@@ -82,10 +89,10 @@ def uniform_hash(seed: int, stream: int, positions) -> np.ndarray:
 
 
 def mislabel(batches: Iterable[Mapping], percent: float, seed: int,
-             stream: int = 0) -> Iterator[dict]:
+             stream: int = 0, position: int = 0) -> Iterator[dict]:
   """Relabels ``percent`` % of the generated examples as real (see the
-  module doc); passes batches through unchanged when ``percent`` is 0."""
-  position = 0
+  module doc; ``position``: that of the first example); passes batches
+  through unchanged when ``percent`` is 0."""
   for batch in batches:
     n = len(batch['is_generated'])
     if percent:
@@ -101,13 +108,14 @@ def mislabel(batches: Iterable[Mapping], percent: float, seed: int,
     yield batch
 
 
-def _source(config, sel: selection_lib.Selection, builder, seed: int):
+def _source(config, sel: selection_lib.Selection, builder, seed: int,
+            start_step: int):
   """Step 1: this host's raw batches of the fold's training images."""
   t = config.train
   kw = dict(batch_size=t.batch_size, image_size=config.data.image_size,
             real_fraction=real_weight(t.real_fraction,
                                       sel.holdout_percent / 100.0),
-            seed=seed, deterministic=t.deterministic_data)
+            sampling=t.sampling, seed=seed, start_step=start_step)
   if sel.uses_splits:
     from input_pipeline import pipeline  # TensorFlow is imported here only.
     return pipeline.train_iterator(builder, sel.fold, sel.protocol, **kw)
@@ -117,19 +125,23 @@ def _source(config, sel: selection_lib.Selection, builder, seed: int):
       np.zeros(selection_lib.NUM_SOURCES, bool), **kw)
 
 
-def parsing_batches(config, builder, seed: int, keys) -> Iterator[dict]:
+def parsing_batches(config, builder, seed: int, keys,
+                    start_step: int = 0) -> Iterator[dict]:
   """This host's infinite training batches with ``keys`` (module doc)."""
   sel = selection_lib.from_config(config)
   labels = check_labels(config)
-  it: Iterable[Mapping] = _source(config, sel, builder, seed)
+  replay = start_step if sel.holdout_percent else 0
+  first = start_step - replay
+  it: Iterable[Mapping] = _source(config, sel, builder, seed, first)
   if sel.relabels():
     it = map(sel.remap, it)
   if sel.holdout_percent:
     it = refill(it, lambda b: ~sel.held_out(b['image'], b['gm_index']),
                 _local_batch(config))
   it = mislabel(it, float(labels['mislabel_percent']),
-                int(labels['mislabel_seed']), jax.process_index())
-  for batch in it:
+                int(labels['mislabel_seed']), jax.process_index(),
+                first * _local_batch(config))
+  for batch in itertools.islice(it, replay, None):
     yield {k: batch[k] for k in keys}
 
 

@@ -30,17 +30,17 @@ anything is saved, so no checkpoint ever holds a bad state.
 Resuming: a run whose fold directory has checkpoints restores the latest one
 (step, parameters, BatchNorm statistics, optimizer state) and continues to
 ``train.num_steps``. The *data position* is the number of global batches
-consumed, which equals the restored step. With ``train.deterministic_data``
-the training stream is a fixed function of ``config.seed`` (tf.data with
-deterministic ordering), and ``train.resume_data`` says how to get back to
-that position:
-  * ``'skip'`` (default, exact): re-create the stream and discard ``step``
-    batches (decoding them: costs host time proportional to the step);
-  * ``'reseed'`` (instant, not exact): start a fresh stream seeded by
-    (seed, step), so no batch is replayed but the order differs from an
-    uninterrupted run.
-Under 'skip' with deterministic data, an interrupted and resumed run ends with
-the same parameters as an uninterrupted one (tests/train/test_trainer_e2e.py).
+consumed, which equals the restored step. Global batch s of the training
+stream is a function of (``config.seed``, s) alone (input_pipeline/
+index_stream.py), so the stream starts at any position at once, with nothing
+read or decoded for the steps before; ``train.resume_data`` says which
+position:
+  * ``'exact'`` (default): the restored step, so an interrupted and resumed
+    run ends with the same parameters as an uninterrupted one
+    (tests/train/test_trainer_e2e.py);
+  * ``'reseed'``: the restored step of a stream seeded by (seed, step): an
+    order no earlier run used, e.g. to get past a batch that made the loss
+    non-finite.
 
 The train step (``step.py``) runs under ``parallel.DataParallel`` with
 ``train.parallel`` = 'shard_map' (jit of shard_map over the 1-D mesh 'data')
@@ -68,7 +68,7 @@ from lgpn_jax.train import metric_writer, optim, parallel, preemption, resolve
 from lgpn_jax.train import selection, state as state_lib
 from lgpn_jax.train import step as step_lib
 
-RESUME_MODES = ('skip', 'reseed')
+RESUME_MODES = ('exact', 'reseed')
 # config.train fields that change the compiled step (optimizer and step).
 OPTIMIZER_FIELDS = ('learning_rate', 'schedule', 'lr_decay_rate',
                     'lr_decay_steps', 'warmup_steps', 'lr_boundaries',
@@ -213,16 +213,10 @@ def forward_flops_per_image(model, abstract_state, image_size, adjacency):
 # ---------------------------------------------------------------------- data
 def train_batches(config, task, builder, start_step: int) -> Iterator[dict]:
   """This host's share of the global batches from ``start_step`` on."""
-  t = config.train
   seed = config.seed
-  if start_step and t.resume_data == 'reseed':
+  if start_step and config.train.resume_data == 'reseed':
     seed = (config.seed * 1_000_003 + start_step) % (2 ** 31 - 1)
-  it = task.train_batches(builder, seed)
-  if start_step and t.resume_data == 'skip':
-    print_main(f'resuming the data stream: skipping {start_step} batches')
-    for _ in range(start_step):
-      next(it)
-  yield from it
+  return task.train_batches(builder, seed, start_step)
 
 
 # ------------------------------------------------------------------ training

@@ -161,8 +161,7 @@ def structure(config) -> str:
 
 
 @pytest.mark.parametrize('name', NAMES)
-def test_every_parameter_gets_a_gradient(name, synthetic_builder,
-                                         small_shuffle_buffers):
+def test_every_parameter_gets_a_gradient(name, synthetic_builder):
   grads, losses = trained(tiny(name), synthetic_builder)
   assert grads, name
   assert np.all(np.isfinite(losses)), (name, losses)
@@ -174,7 +173,7 @@ def test_every_parameter_gets_a_gradient(name, synthetic_builder,
   assert not dead, f'{name}: no gradient for {dead}'
 
 
-def test_exceptions_are_real(synthetic_builder, small_shuffle_buffers):
+def test_exceptions_are_real(synthetic_builder):
   """Each listed exception does get no gradient (else drop it)."""
   for short, part in EXCEPTIONS:
     name = next(n for n in NAMES if short in n)

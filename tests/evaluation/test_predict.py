@@ -246,18 +246,23 @@ def test_the_package_api_returns_the_report(fake_fold, tmp_path):
 
 
 def test_a_fold_whose_data_is_stored_resized_reads_the_stored_pixels(tmp_path):
-  """RED140 builds store images resized to the training size (8-bit, by the
-  build's own resize): predict goes through that resize too, so its input is
-  on the 8-bit grid, as training's; the read-time resize alone is not."""
+  """RED140 builds store images resized (8-bit, by the data layer's one
+  resize): predict goes through that resize too. Stored at the training
+  size, the pixels are exactly the read-time resize's; stored larger, the
+  image is resized twice, as training reads it."""
   rng = np.random.default_rng(0)
   Image.fromarray(rng.integers(0, 256, (37, 29, 3), np.uint8)).save(
       tmp_path / 'a.png')
-  stored = predict.read_image(str(tmp_path / 'a.png'), 8, store_size=8)
-  levels = stored * 127.5 + 127.5
-  np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)
   read_time = predict.read_image(str(tmp_path / 'a.png'), 8)
-  assert np.abs(read_time - stored).max() > 0
-  np.testing.assert_allclose(read_time, stored, atol=1 / 127.5 + 1e-6)
+  for store in (8, 16):
+    stored = predict.read_image(str(tmp_path / 'a.png'), 8, store_size=store)
+    levels = stored * 127.5 + 127.5
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)
+    if store == 8:
+      np.testing.assert_array_equal(stored, read_time)
+    else:
+      assert np.abs(read_time - stored).max() > 0
+      np.testing.assert_allclose(read_time, stored, atol=16 / 127.5)  # levels.
   config = tiny.get_config()
   assert predict.stored_size(config) == 0          # synthetic: as generated.
   config.data.dataset, config.data.image_size = 'red140', 256

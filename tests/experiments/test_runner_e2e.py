@@ -28,8 +28,7 @@ EXP = spec.Experiment(
 
 @pytest.mark.slow
 def test_runner_trains_evaluates_writes_the_table_and_skips_on_rerun(
-    synthetic_dir, tiny_build, train_overrides, small_shuffle_buffers,
-    tmp_path):
+    synthetic_dir, tiny_build, train_overrides, tmp_path):
   overrides = [('data.data_dir', synthetic_dir),
                ('data.images_per_gm', tiny_build['images_per_gm']),
                ('data.num_real', tiny_build['num_real']),

@@ -56,7 +56,7 @@ def test_fold_streams_hold_the_folds_gms(synthetic_builder, protocol, tiny_build
 def test_train_batches(synthetic_builder):
   it = pipeline.train_iterator(synthetic_builder, 2, batch_size=16,
                                image_size=32, process_index=0, process_count=1,
-                               seed=1, shuffle_buffer=64)
+                               seed=1)
   test_gms = set(folds.get_fold(2).test)
   seen = []
   for _ in range(20):
@@ -77,18 +77,22 @@ def test_train_batches(synthetic_builder):
 
 
 def test_real_fraction(synthetic_builder, tiny_build):
-  def fraction(r):
-    it = pipeline.train_iterator(synthetic_builder, 1, batch_size=32,
+  def real_counts(r, steps=10):
+    it = pipeline.train_iterator(synthetic_builder, 1, batch_size=20,
                                  image_size=32, real_fraction=r,
-                                 process_index=0, process_count=1,
-                                 shuffle_buffer=16)
-    return 1 - np.mean([next(it)['is_generated'].mean() for _ in range(10)])
-  assert fraction(0.0) == 0
-  assert 0.35 < fraction(0.5) < 0.65
-  natural = tiny_build['num_real'] / (tiny_build['num_real'] + 125 * tiny_build['images_per_gm'])
-  assert fraction(None) < 3 * natural + 0.05
+                                 process_index=0, process_count=1)
+    return [int((next(it)['is_generated'] == 0).sum()) for _ in range(steps)]
+  assert real_counts(0.0) == [0] * 10
+  assert real_counts(0.5) == [10] * 10
+  assert real_counts(0.25) == [5] * 10
+  third = real_counts(0.33)        # 6.6 per batch: 66 in 10 batches.
+  assert set(third) == {6, 7} and sum(third) == 66
+  num_train = (len(folds.get_fold(1).train) * tiny_build['images_per_gm']
+               + tiny_build['num_real'])
+  natural = sum(real_counts(None, steps=num_train // 20)) / num_train
+  assert abs(natural - tiny_build['num_real'] / num_train) <= 20 / num_train
   with pytest.raises(ValueError, match='real_fraction'):
-    fraction(1.5)
+    real_counts(1.5)
 
 
 def test_resize_and_scale(synthetic_builder, read_records):

@@ -51,6 +51,9 @@ def test_mislabel_relabels_p_percent_of_generated_images_deterministically():
   same = list(streams.mislabel(_batches(), 0.0, seed=1))
   np.testing.assert_array_equal(same[3]['is_generated'],
                                 before[3]['is_generated'])
+  resumed = [b['is_generated'] for b in streams.mislabel(   # at batch 120.
+      before[120:], 5.0, seed=1, position=120 * 50)]
+  np.testing.assert_array_equal(np.concatenate(resumed), now[120 * 50:])
 
 
 def test_uniform_hash_is_uniform_and_seeded():
@@ -61,8 +64,7 @@ def test_uniform_hash_is_uniform_and_seeded():
 
 
 @pytest.mark.slow
-def test_selected_stream_on_the_tiny_build(synthetic_builder,
-                                          small_shuffle_buffers):
+def test_selected_stream_on_the_tiny_build(synthetic_builder):
   c = selected.add_sections(tiny.get_config())
   c.train.batch_size = 16
   c.selection.gms = 'red116'

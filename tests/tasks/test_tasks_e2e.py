@@ -7,7 +7,6 @@ not by the GM lists or the number of steps), so every detection test uses the
 same learning-rate schedule.
 """
 
-import functools
 import json
 import os
 
@@ -19,18 +18,6 @@ from lgpn_jax import run
 from lgpn_jax.red140 import schema
 
 PROTOCOL_1 = attribution.PROTOCOLS['1']
-
-
-@pytest.fixture(autouse=True)
-def small_shuffle_buffer(monkeypatch):
-  """task_data.train_dataset fills a 10,000-record shuffle buffer before the
-  first batch; on these tiny builds (few records pass the task's filter, the
-  stream repeats) that took ~25 s per run. 512 still holds every selected
-  record of the train part here several times over."""
-  from input_pipeline import task_data
-  monkeypatch.setattr(task_data, 'train_dataset',
-                      functools.partial(task_data.train_dataset,
-                                        shuffle_buffer=512))
 
 
 def tiny_task_config(data_dir, task: str, build: dict, **data):
