@@ -64,7 +64,7 @@ def body(fv):
 
 def main(argv=None) -> int:
   return cli.run([sys.argv[0]] + list(sys.argv[1:] if argv is None else argv),
-                 __doc__, define, body)
+                 __doc__, define, body, compiles=True)
 
 
 if __name__ == '__main__':

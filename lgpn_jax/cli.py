@@ -14,7 +14,10 @@ into an ``error: <message>`` on stderr with exit status 2 and no traceback
 unless ``--verbose``. Flags live on a fresh ``FlagValues`` per call, so tests can
 call a command's ``main(argv)`` any number of times in one process.
 It records the command line for the provenance of results
-(``lgpn_jax/provenance.py``, the only module of the project it imports).
+(``lgpn_jax/provenance.py``). Commands that compile JAX programs pass
+``compiles=True``: they get ``--compilation_cache`` (JAX's persistent cache,
+``lgpn_jax/compile_cache.py``; on by default, ``''`` turns it off), so a
+program compiled once is read back on the next start.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
-from lgpn_jax import provenance
+from lgpn_jax import compile_cache, provenance
 
 HELP = ('--help', '-h', '--helpfull', '-?')
 
@@ -92,12 +95,19 @@ def config_file(fv: flags.FlagValues, argv: Sequence[str],
 
 def run(argv: Sequence[str], doc: str,
         define: Callable[[flags.FlagValues, list], None],
-        body: Callable[[flags.FlagValues], int | None]) -> int:
+        body: Callable[[flags.FlagValues], int | None],
+        compiles: bool = False) -> int:
   """Parses ``argv`` (``argv[0]`` is the program) and runs ``body``."""
   argv = list(argv)
   fv = flags.FlagValues()
   flags.DEFINE_bool('verbose', False, 'Show INFO logs and full tracebacks.',
                     flag_values=fv)
+  if compiles:
+    flags.DEFINE_string(
+        'compilation_cache', compile_cache.default_dir(),
+        'Folder of the persistent compilation cache (compiled programs are '
+        f'read back on the next start; default ${compile_cache.ENV} or '
+        "~/.cache/lgpn_jax/xla); '' turns it off.", flag_values=fv)
   define(fv, argv)
   if any(a in HELP for a in argv[1:]):
     print(usage(doc, fv), end='')
@@ -122,6 +132,8 @@ def run(argv: Sequence[str], doc: str,
   verbose = fv['verbose'].value
   quiet(verbose)
   provenance.record_command(argv)
+  if compiles:
+    compile_cache.enable(fv['compilation_cache'].value)
   try:
     status = body(fv)
   except (KeyboardInterrupt, SystemExit):

@@ -21,7 +21,7 @@ ALLOWED = {
     'lgpn_jax.red140': set(),
     'lgpn_jax.models': set(),
     'lgpn_jax.perf': set(),
-    'lgpn_jax.cli': {'lgpn_jax.provenance'},
+    'lgpn_jax.cli': {'lgpn_jax.provenance', 'lgpn_jax.compile_cache'},
     'lgpn_jax.provenance': set(),
     'lgpn_jax.compile_cache': set(),
     'lgpn_jax.files': set(),

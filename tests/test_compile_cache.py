@@ -42,3 +42,35 @@ def test_default_folder_and_off(monkeypatch):
   monkeypatch.setenv('XDG_CACHE_HOME', '/c')
   assert compile_cache.default_dir() == '/c/lgpn_jax/xla'
   assert compile_cache.enable('') is None
+
+
+COMMAND = '''
+import sys
+import jax, jax.numpy as jnp
+from lgpn_jax import cli, compile_cache
+compile_cache.MIN_COMPILE_SECONDS = 0
+def body(fv):
+  print(float(jax.jit(lambda x: jnp.cos(x) @ x)(jnp.ones((4, 4)))[0, 0]))
+sys.exit(cli.run(['cmd'] + sys.argv[1:], 'A command.', lambda fv, argv: None,
+                 body, compiles=True))
+'''
+
+
+def command(*args, env=None):
+  return subprocess.run([sys.executable, '-c', COMMAND, *args], cwd=ROOT,
+                        capture_output=True, text=True, timeout=120,
+                        env=env, check=True).stdout
+
+
+def test_commands_that_compile_use_the_cache_flag(tmp_path):
+  """--compilation_cache=DIR stores there; '' stores nothing; the default
+  comes from the environment variable."""
+  assert '--compilation_cache' in command('--help')
+  command(f'--compilation_cache={tmp_path / "flag"}')
+  assert any(e.startswith('jit_') for e in os.listdir(tmp_path / 'flag'))
+  env = dict(os.environ, LGPN_JAX_COMPILATION_CACHE=str(tmp_path / 'env'))
+  command(env=env)
+  assert any(e.startswith('jit_') for e in os.listdir(tmp_path / 'env'))
+  command(f'--compilation_cache={tmp_path / "off"}', '--compilation_cache=',
+          env=env)
+  assert not os.path.exists(tmp_path / 'off')

@@ -115,7 +115,7 @@ def main(argv=None) -> int:
           f'{", ".join(COMMANDS)} (--help shows the usage)', file=sys.stderr)
     return 2
   return cli.run([f'{sys.argv[0]} {command}'] + argv[1:], __doc__, define,
-                 make_body(command))
+                 make_body(command), compiles=command == 'run')
 
 
 if __name__ == '__main__':
