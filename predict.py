@@ -50,12 +50,12 @@ def define(fv, argv):
 
 def body(fv):
   cli.required(fv, 'workdir', 'image')
-  from lgpn_jax.evaluation import predict
+  from lgpn_jax import run
   config = fv.config
   fold = fv.fold
   if fold is None and config is not None:
     fold = int(config.fold)
-  return predict.run(config, fv.workdir, fold, fv.image, force=fv.force,
+  return run.predict(config, fv.workdir, fold, fv.image, force=fv.force,
                      out_path=fv.out, batch_size=fv.batch_size)
 
 

@@ -6,6 +6,10 @@ Run one fold:
       --config.data.dataset=red140 --config.data.manual_dir=/path/to/RED140 \
       --config.fold=1
 then `python eval.py --config=configs/fenpn.py --workdir=runs/fenpn --fold=1`.
+Under the RED116 protocol (the rebuttal's comparison) add
+`--config.selection.gms=red116 --config.selection.normalise_over=all`, as
+configs/red116.py does for LGPN; the experiments red116 and face_nonface run
+both models.
 
 Model, objectives and every choice: lgpn_jax/models/fenpn.py,
 lgpn_jax/losses/fenpn.py, lgpn_jax/tasks/fenpn.py. Training follows the
@@ -34,11 +38,11 @@ device, so per-step overhead and image decoding set the time: we expect
 10-20 ms a step, 0.5-1 h a fold (an estimate, not a measurement).
 """
 
-from configs import default
+from configs import default, selected
 
 
 def get_config():
-  config = default.get_config()
+  config = selected.add_sections(default.get_config())   # RED116, groups.
   config.data.image_size = 128
   m = config.model
   m.name = 'fenpn'

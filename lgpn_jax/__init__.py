@@ -7,12 +7,12 @@ and evaluation (``run.train_and_evaluate(config, workdir)``).
 
 ``lgpn_jax.predict(workdir, image, fold=k)`` is the Python face of
 predict.py: the report of an image (or a folder, or a list of files) as a
-dict (``lgpn_jax/evaluation/predict.py``). Importing the package stays light:
+dict (``run.prediction``, ``lgpn_jax/evaluation/predict.py``). Importing the package stays light:
 nothing heavy is imported until it is called.
 """
 
 
 def predict(workdir, images, **kwargs) -> dict:
-  """``lgpn_jax.evaluation.predict.predict``: see its doc."""
-  from lgpn_jax.evaluation import predict as predict_lib
-  return predict_lib.predict(workdir, images, **kwargs)
+  """``lgpn_jax.run.prediction``: see its doc."""
+  from lgpn_jax import run
+  return run.prediction(workdir, images, **kwargs)

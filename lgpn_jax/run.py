@@ -176,3 +176,37 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       print(f'saved {path}')
       paths.append(path)
   return paths
+
+
+
+def _fold_builder(config, workdir: str, fold: int | None):
+  """(fold, the model builder of the fold's task) for prediction."""
+  from lgpn_jax.evaluation import predict as predict_lib
+  fold = predict_lib.only_fold(workdir) if fold is None else int(fold)
+  cfg = predict_lib.fold_config(rundir.fold_dir(workdir, fold), config)
+  name = tasks.name_of(cfg)
+  if name != tasks.MODEL_PARSING:
+    raise ValueError(f'fold {fold} of {workdir} was trained for {name}: '
+                     'predict parses models; evaluate it with eval.py')
+  return fold, tasks.get(cfg).build_model
+
+
+def prediction(workdir: str, images, *, fold: int | None = None,
+               config: ml_collections.ConfigDict | None = None,
+               **options) -> dict:
+  """The report of ``images`` (a file, a folder or a list of files) by the
+  model of ``<workdir>/fold<k>``, built by the fold's task (LGPN or
+  FEN-PN); ``evaluation.predict.predict`` documents the options."""
+  from lgpn_jax.evaluation import predict as predict_lib
+  fold, build = _fold_builder(config, workdir, fold)
+  return predict_lib.predict(workdir, images, fold=fold, config=config,
+                             build=build, **options)
+
+
+def predict(config: ml_collections.ConfigDict | None, workdir: str,
+            fold: int | None, image: str, **options) -> int:
+  """predict.py: prints the report of ``image`` (see ``prediction``); the
+  options go to ``evaluation.predict.run``. Returns the exit status."""
+  from lgpn_jax.evaluation import predict as predict_lib
+  fold, build = _fold_builder(config, workdir, fold)
+  return predict_lib.run(config, workdir, fold, image, build=build, **options)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Sequence, TextIO
+from typing import Callable, Sequence, TextIO
 
 import jax
 import numpy as np
@@ -45,6 +45,7 @@ from lgpn_jax import data, files, fold_identity, rundir
 from lgpn_jax.evaluation import inference, predict_report
 from lgpn_jax.evaluation.fold_model import FoldModel, load_fold_model
 from lgpn_jax.evaluation.parsing import regression
+from lgpn_jax.models.build import build_model
 from lgpn_jax.red140 import folds, schema
 
 
@@ -162,9 +163,12 @@ def only_fold(workdir: str) -> int:
 # --------------------------------------------------------------- prediction
 def predict(workdir: str, images: str | Sequence[str], *,
             fold: int | None = None, config=None, force: bool = False,
-            batch_size: int = 16, model_state: FoldModel | None = None) -> dict:
+            batch_size: int = 16, model_state: FoldModel | None = None,
+            build: Callable = build_model) -> dict:
   """The report of ``images`` (a file, a folder, or a list of files) as a
   dict (see the module doc). ``fold`` None: the work directory's only fold.
+  ``build`` makes the model from the fold's model config (the task's
+  ``build_model``: LGPN's or FEN-PN's).
   """
   fold = only_fold(workdir) if fold is None else int(fold)
   folds.check_fold(fold)
@@ -174,7 +178,7 @@ def predict(workdir: str, images: str | Sequence[str], *,
     paths, skipped = list_images(os.fspath(images))
   else:
     paths, skipped = [os.fspath(p) for p in images], []
-  state = model_state or load_fold_model(cfg, fdir)
+  state = model_state or load_fold_model(cfg, fdir, build)
   head = load_regression(fdir, state.step)
   ranges = predict_report.training_ranges(state.fold, state.protocol)
   predictor = inference.Predictor(state.model, state.variables,
@@ -226,13 +230,15 @@ def write_report(report: dict, path: str) -> str:
 def run(config, workdir: str, fold: int | None, image: str, *,
         force: bool = False, out_path: str | None = None,
         model_state: FoldModel | None = None, batch_size: int = 16,
+        build: Callable = build_model,
         out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
   """Prints the report (and writes ``out_path``); returns the exit status:
   0 when every image was read, 1 when some could not be."""
   if out_path is not None:
     _out_format(out_path)               # a bad --out fails before the work.
   report = predict(workdir, image, fold=fold, config=config, force=force,
-                   batch_size=batch_size, model_state=model_state)
+                   batch_size=batch_size, model_state=model_state,
+                   build=build)
   if not report['regression']:
     print(f'note: no {rundir.REGRESSION_NPZ} fitted to this checkpoint in '
           f'{report["fold_dir"]}; run eval.py for regressed continuous values '

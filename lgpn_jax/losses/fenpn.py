@@ -223,9 +223,7 @@ def loss_terms(outputs: Mapping, batch: Mapping, clusters: Clusters,
 
 def accuracy_terms(outputs: Mapping, batch: Mapping, clusters: Clusters):
   """(sums, counts): node accuracy and cluster accuracy, generated images."""
-  sums, counts = parsing.accuracy_terms(outputs, batch)
-  for d in (sums, counts):
-    del d['real_fake_accuracy']   # FEN-PN has no real/fake classifier.
+  sums, counts = parsing.accuracy_terms(outputs, batch)   # no real/fake head.
   cluster, _, _, clustered = gm_targets(batch, clusters)
   valid = batch.get('mask', jnp.ones(clustered.shape)).astype(jnp.float32)
   w = clustered * batch['is_generated'].astype(jnp.float32) * valid

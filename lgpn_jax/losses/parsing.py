@@ -112,17 +112,20 @@ def loss_terms(outputs: Mapping, batch: Mapping, targets,
 
 
 def accuracy_terms(outputs: Mapping, batch: Mapping):
-  """(sums, counts) of node accuracy (generated) and real/fake accuracy."""
+  """(sums, counts) of node accuracy (generated) and, for models with the
+  real/generated head, real/fake accuracy."""
   valid = batch.get('mask', jnp.ones(batch['is_generated'].shape))
   valid = valid.astype(jnp.float32)
   gen = batch['is_generated'].astype(jnp.float32) * valid
   pred = positive_probability(outputs['node_logits']) > 0.5
   node_acc = jnp.mean((pred == (batch['label'] > 0.5)).astype(jnp.float32), -1)
-  rf_pred = jnp.argmax(outputs['real_fake_logits'], -1)
-  rf_acc = (rf_pred == batch['is_generated']).astype(jnp.float32)
-  sums = dict(node_accuracy=jnp.sum(node_acc * gen),
-              real_fake_accuracy=jnp.sum(rf_acc * valid))
-  counts = dict(node_accuracy=jnp.sum(gen), real_fake_accuracy=jnp.sum(valid))
+  sums = dict(node_accuracy=jnp.sum(node_acc * gen))
+  counts = dict(node_accuracy=jnp.sum(gen))
+  if 'real_fake_logits' in outputs:
+    rf_pred = jnp.argmax(outputs['real_fake_logits'], -1)
+    rf_acc = (rf_pred == batch['is_generated']).astype(jnp.float32)
+    sums['real_fake_accuracy'] = jnp.sum(rf_acc * valid)
+    counts['real_fake_accuracy'] = jnp.sum(valid)
   return sums, counts
 
 

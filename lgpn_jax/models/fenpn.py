@@ -35,7 +35,8 @@ differs:
     predicted deviation (1; 0 for nodes of no continuous hyperparameter)].
     FEN-PN's own readout, sum_k p_k centre_k + deviation, is linear in these
     features, so the ridge stage can represent it exactly.
-  * ``real_fake_logits`` are zeros: FEN-PN has no real/fake classifier.
+  * no ``real_fake_logits``: FEN-PN has no real/generated classifier, so
+    predict.py reports no P(generated) for it.
   * biases: none on the convolutions that BatchNorm follows (BatchNorm's own
     bias makes them redundant and gradient-free); zeros elsewhere. The PN's
     kernels use PyTorch's default init, U(+-1/sqrt(fan_in)).
@@ -145,7 +146,7 @@ class FENPN(nn.Module):
   """images [B, H, W, 3] in [-1, 1], adjacency (ignored) -> dict of outputs:
 
   node_logits [B, N]; node_features [B, N, D] (see the module doc);
-  real_fake_logits [B, 2] (zeros); fingerprint [B, H, W, 3];
+  fingerprint [B, H, W, 3];
   cluster_logits [B, K]; deviation [B, num_continuous]; masks, matchings,
   correlations: empty tuples (no graph).
   ``node_hyperparameter[n]`` is the continuous hyperparameter of node n
@@ -176,7 +177,6 @@ class FENPN(nn.Module):
     return dict(
         node_logits=jnp.concatenate([pn['loss_logits'], pn['arch_logits']], -1),
         node_features=node_features,
-        real_fake_logits=jnp.zeros((b, 2), jnp.float32),
         fingerprint=fingerprint.astype(jnp.float32),
         cluster_logits=pn['cluster_logits'], deviation=pn['deviation'],
         masks=(), matchings=(), correlations=())

@@ -4,9 +4,10 @@ FEN-PN's model (``models/fenpn.py``) and objectives (``losses/fenpn.py``).
 Selected by ``config.model.name = 'fenpn'`` with ``config.task =
 'model_parsing'`` (configs/fenpn.py). The training stream is model parsing's
 plus ``gm_index`` (each image's GM, which picks its cluster and deviation
-targets). The clusters are made from the fold's training GMs with the
-evaluator's normalisation (``config.eval.normalisation``), so the deviation
-targets and the L1 metric share one scale. Evaluation is model parsing's:
+targets). The clusters are made from the fold's training GMs (those of its
+``selection``: RED116, a train group) with the evaluator's normalisation
+(``config.eval.normalisation``), so the deviation targets and the L1 metric
+share one scale. Evaluation is model parsing's:
 the same JSON, metrics and regression stage (on FEN-PN's ``node_features``).
 """
 
@@ -20,7 +21,7 @@ from lgpn_jax.evaluation.parsing.regression import continuous_node_indices
 from lgpn_jax.losses import fenpn as losses
 from lgpn_jax.models.build import DTYPES
 from lgpn_jax.models.fenpn import FEN, FENPN, PN
-from lgpn_jax.red140 import continuous, folds, schema
+from lgpn_jax.red140 import schema, selection
 from lgpn_jax.tasks import parsing
 
 NAME = 'fenpn'
@@ -71,9 +72,9 @@ class FENPNParsing(parsing.ModelParsing):
   @functools.cached_property
   def clusters(self) -> losses.Clusters:
     c = self.config
-    norm = continuous.for_fold(c.fold, c.data.protocol, c.eval.normalisation)
-    return losses.fold_clusters(folds.get_fold(c.fold, c.data.protocol).train,
-                                norm, int(c.model.clusters), seed=int(c.seed))
+    sel = selection.from_config(c)
+    return losses.fold_clusters(sel.train, sel.normaliser(c.eval.normalisation),
+                                int(c.model.clusters), seed=int(c.seed))
 
   def check(self):
     task = self.config.get('task', self.name)

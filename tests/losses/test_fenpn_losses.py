@@ -99,7 +99,6 @@ def batch_and_outputs():
                mask=jnp.array([1.0, 1.0, 1.0, 1.0, 0.0]))
   outputs = dict(fingerprint=jnp.zeros((5, 8, 8, 3)),
                  node_logits=jnp.zeros((5, 3)),
-                 real_fake_logits=jnp.zeros((5, 2)),
                  cluster_logits=jnp.array([[2.0, 0.0]] * 2 + [[0.0, 1.0]] * 3),
                  deviation=jnp.array([[0.0, 0.0], [0.5, 7.0], [1.0, 1.0],
                                       [1.0, 1.0], [1.0, 1.0]]))

@@ -127,7 +127,7 @@ def test_tiny_forward_matches_the_numpy_reference():
                                err_msg=key)
   # Each continuous node carries its own hyperparameter's deviation.
   assert got['node_features'].shape == (3, 55, 8 + 4 + 1)
-  np.testing.assert_array_equal(got['real_fake_logits'], np.zeros((3, 2)))
+  assert 'real_fake_logits' not in got       # no real/generated head.
   assert got['masks'] == got['matchings'] == got['correlations'] == ()
 
 

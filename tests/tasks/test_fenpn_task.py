@@ -9,11 +9,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from PIL import Image
 
+import lgpn_jax
 from configs import fenpn, fenpn_tiny
 from lgpn_jax import run, tasks
 from lgpn_jax.losses.terms import combine
-from lgpn_jax.red140 import continuous, folds, schema
+from lgpn_jax.red140 import continuous, folds, schema, selection
 from lgpn_jax.tasks import fenpn as fenpn_task
 from lgpn_jax.train import metric_writer
 
@@ -64,6 +66,25 @@ def test_fold_clusters_cover_the_training_gms_and_centre_their_members():
   np.testing.assert_allclose(np.where(mask > 0, rebuilt, 0),
                              np.where(mask > 0, values, 0), atol=1e-5)
   np.testing.assert_array_equal(clusters.mask[index], mask)
+
+
+def test_clusters_follow_the_selection():
+  """Under RED116 the clusters are made of the fold's RED116 training GMs
+  only, normalised over all 116 as the evaluator's L1 is."""
+  c = fenpn.get_config()
+  c.selection.gms = 'red116'
+  c.selection.normalise_over = 'all'
+  sel = selection.from_config(c)
+  clusters = tasks.get(c).clusters
+  index = [schema.gm_index()[g] for g in sel.train]
+  assert len(sel.train) < len(folds.get_fold(1, 'paper').train)
+  assert np.all(clusters.of_gm[index] >= 0)
+  assert np.sum(clusters.of_gm >= 0) == len(sel.train)
+  raw, mask = continuous.gm_table(sel.train)
+  values = sel.normaliser(c.eval.normalisation).normalise(raw)
+  rebuilt = clusters.deviation[index] + clusters.centres[clusters.of_gm[index]]
+  np.testing.assert_allclose(np.where(mask > 0, rebuilt, 0),
+                             np.where(mask > 0, values, 0), atol=1e-5)
 
 
 def test_every_parameter_gets_a_gradient_from_the_objective():
@@ -126,3 +147,12 @@ def test_fenpn_trains_and_writes_the_evaluation_json(synthetic_dir, tmp_path,
   assert run.evaluate(c, str(tmp_path)) == [result.eval_path]
   with open(result.eval_path) as f:
     assert json.load(f)['summary'] == rep['summary']
+  # predict.py's path: the fold's own task builds FEN-PN, which has no
+  # real/generated head, so every image gets its hyperparameters.
+  image = tmp_path / 'a.png'
+  Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(image)
+  report = lgpn_jax.predict(str(tmp_path), str(image))
+  assert report['checkpoint_step'] == 3 and report['regression']
+  [entry] = report['images']
+  assert entry['p_generated'] is None and entry['looks'] == 'unknown'
+  assert len(entry['hyperparameters']) > 0
