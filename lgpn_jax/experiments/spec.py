@@ -15,9 +15,10 @@
     reports, and the reference rows (``reported.py``).
 ``build_config(variant, size, fold, overrides)`` makes a variant's config at
 a size: 'full' is the config as written (RED140 at 256x256, its training
-recipe as configs/default.py gives it); 'quick' shrinks it to
-configs/tiny.py's model on the built-in synthetic data for a few steps
-(``QUICK``), for CPU smoke runs and CI.
+recipe as configs/default.py gives it); 'quick' shrinks its model
+with configs/tiny.py's ``shrink`` (same structure, tiny widths) and trains it
+on the built-in synthetic data for a few steps (``QUICK``), for CPU smoke
+runs and CI.
 """
 
 from __future__ import annotations
@@ -36,9 +37,6 @@ SIZES = ('quick', 'full')
 EVAL_KINDS = ('standard', 'average', 'concat', 'test_group')
 FULL_FOLDS = (1, 2, 3, 4)
 QUICK_FOLDS = (1,)
-# configs/tiny.py's model fields (the quick size takes them from there).
-QUICK_MODEL_FIELDS = ('dtype', 'feature_dim', 'stem_width', 'stage_sizes',
-                      'widths', 'pyramid_width', 'head_hidden', 'node_dim')
 # The quick size: synthetic 32x32 images, 12 per GM (the multi-image
 # experiment groups up to 12), QUICK_STEPS steps counted in steps
 # (configs/default.py: step_based), plots off.
@@ -184,9 +182,7 @@ def build_config(variant: Variant, size: str, fold: int,
   for key, value in variant.overrides:
     set_field(config, key, value)
   if size == 'quick':
-    tiny = load_config('tiny').model
-    for key in QUICK_MODEL_FIELDS:
-      config.model[key] = tiny[key]
+    importlib.import_module('configs.tiny').shrink(config)
     importlib.import_module('configs.default').step_based(config.train,
                                                           QUICK_STEPS)
     for key, value in list(QUICK.items()) + list(quick):

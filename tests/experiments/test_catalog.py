@@ -120,12 +120,10 @@ def test_table_counts_finished_folds_and_adds_reference_rows(tmp_path):
 
 
 def test_pending_rows_say_why(tmp_path):
-  table = results.make_table(catalog.get('tab1_backbones_heads'),
-                             str(tmp_path), 'full')
+  table = results.make_table(catalog.get('bins'), str(tmp_path), 'full')
   pending = [r for r in table.rows if r.source.startswith('pending')]
-  assert [r.label for r in pending] == ['HR-Net + GCN refinement',
-                                        'ViT + GCN refinement']
-  assert 'hrnet.py' in pending[0].source and pending[0].folds_done == 0
+  assert [r.label for r in pending] == ['2 bins', '4 bins']
+  assert 'schema' in pending[0].source and pending[0].folds_done == 0
 
 
 def test_red116_p_value_against_random_gt(tmp_path):
@@ -177,14 +175,15 @@ def test_evaluation_paths_per_kind(tmp_path):
 
 def test_job_script_has_one_line_per_fold_and_variant():
   exp = catalog.get('tab2a_heads')
+  n = 4 * len(exp.variants())                 # 4 folds of each variant.
   lines = runner.job_lines(exp, '/w', 'full', ['--manual_dir=/r d'])
-  assert len(lines) == 16
+  assert len(lines) == n
   words = shlex.split(lines[5])
   assert words[:4] == ['python', '-m', 'lgpn_jax.experiments', 'run']
   assert '--manual_dir=/r d' in words and '--variant=gtc_stacked_gcn' in words
   assert '--fold=2' in words
   script = runner.job_script(exp, '/w', 'full')
-  assert script.count('lgpn_jax.experiments run') == 16
+  assert script.count('lgpn_jax.experiments run') == n
   assert 'SLURM_ARRAY_TASK_ID' in script and 'experiments table' in script
 
 
@@ -210,16 +209,18 @@ def test_fold_identity_covers_the_selection_and_labels(tmp_path):
 
 
 def test_plan_counts_trainings_and_estimates_hours():
-  est = plan.estimate(catalog.get('tab2a_heads'), 'full')
-  assert est['trainings'] == 16 and est['epochs'] == [60]
+  exp = catalog.get('tab2a_heads')
+  v = len(exp.variants())
+  est = plan.estimate(exp, 'full')
+  assert est['trainings'] == 4 * v and est['epochs'] == [60]
   # 60 epochs of each fold's training GMs (all but the test set's).
   gms = sum(len(selection.get(k).train) for k in range(1, 5))
-  assert est['images'] == 4 * 60 * gms * plan.IMAGES_PER_GM
+  assert est['images'] == v * 60 * gms * plan.IMAGES_PER_GM
   hours = (est['images'] / plan.TRAIN_IMAGES_PER_SECOND
-           + 16 * plan.EVAL_IMAGES / plan.EVAL_IMAGES_PER_SECOND) / 3600
+           + 4 * v * plan.EVAL_IMAGES / plan.EVAL_IMAGES_PER_SECOND) / 3600
   assert est['gpu_hours'] == pytest.approx(hours)
-  shared = plan.estimate(catalog.get('tab2a_heads'), 'full',
-                         skip=frozenset({'lgpn'}))
-  assert shared['trainings'] == 12 and shared['images'] == est['images'] * 3 / 4
-  quick = plan.estimate(catalog.get('tab2a_heads'), 'quick')
-  assert quick['images'] == 4 * spec.QUICK_STEPS * spec.QUICK['train.batch_size']
+  shared = plan.estimate(exp, 'full', skip=frozenset({'lgpn'}))
+  assert shared['trainings'] == 4 * (v - 1)
+  assert shared['images'] == est['images'] * (v - 1) / v
+  quick = plan.estimate(exp, 'quick')
+  assert quick['images'] == v * spec.QUICK_STEPS * spec.QUICK['train.batch_size']

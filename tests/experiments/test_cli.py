@@ -25,7 +25,9 @@ def test_list_names_every_experiment_and_the_total(capsys):
   out = capsys.readouterr().out
   for name in catalog.NAMES:
     assert f'{name}:' in out
-  assert 'all in one workdir: 20 distinct variants' in out
+  distinct = {v.name for name in catalog.NAMES
+              for v in catalog.get(name).variants()}
+  assert f'all in one workdir: {len(distinct)} distinct variants' in out
 
 
 def test_print_jobs_carries_the_data_flags(capsys):

@@ -11,13 +11,15 @@ PAIRS = tuple((test, train) for test in ('face', 'non-face')
 EXPERIMENT = Experiment(
     name='face_nonface',
     title='Face vs non-face GMs of RED116 (mean +- std over folds)',
-    what=('Three RED116 models per fold (trained on face GMs, on non-face '
-          'GMs, on all), each tested on the fold\'s face and non-face test '
+    what=('Three RED116 models per fold and method (LGPN, FEN-PN; trained on '
+          'face GMs, on non-face GMs, on all), each tested on the fold\'s face and non-face test '
           'GMs. Groups: lgpn_jax/red140/face_nonface.csv (best effort) or '
           'your table via --override=selection.group_table=FILE.csv.'),
-    rows=tuple(Row(f'test {test}, train {train}', v.RED116_TRAIN[train],
+    rows=tuple(Row(f'test {test}, train {train}: {method}', trained[train],
                    Evaluation('test_group', test_group=test))
-               for test, train in PAIRS),
+               for test, train in PAIRS
+               for method, trained in (('LGPN', v.RED116_TRAIN),
+                                       ('FEN-PN', v.FENPN_TRAIN))),
     columns=cells.FACE, cells=cells.face,
     references=tuple(
         reported.row(f'test {test}, train {train}: {method}', c,

@@ -10,7 +10,13 @@ LGPN = Variant('lgpn', 'default')                  # GTC + GCN refinement.
 GTC_MLP = Variant('gtc_mlp', 'gtc_mlp')
 GTC_STACKED_GCN = Variant('gtc_stacked_gcn', 'gtc_stacked_gcn')
 GTC_ATT_GCN = Variant('gtc_att_gcn', 'gtc_att_gcn')
+GTC_GRAPH_UNET = Variant('gtc_graph_unet', 'gtc_graph_unet')
+GTC_GAT = Variant('gtc_gat', 'gtc_gat')
 RESNET_GCN = Variant('resnet_gcn', 'resnet_gcn')
+HRNET_MLP = Variant('hrnet_mlp', 'hrnet_mlp')
+HRNET_GCN = Variant('hrnet_gcn', 'hrnet_gcn')
+VIT_MLP = Variant('vit_mlp', 'vit_mlp')
+VIT_GCN = Variant('vit_gcn', 'vit_gcn')
 RANDOM_GT = Variant('random_gt', 'random_gt:0')
 NODE_ONLY = Variant('lgpn_node_loss_only', 'default',
                     (('loss.hierarchy_weight', 0.0),
@@ -32,3 +38,13 @@ RED116_TRAIN = {'face': Variant('red116_train_face', 'face_nonface:face'),
                                     'face_nonface:non-face'),
                 'full': RED116}
 ATTACK = Variant('lgpn_holdout', 'coordinated_attack')
+RED116_OVERRIDES = (('selection.gms', 'red116'),
+                    ('selection.normalise_over', 'all'))  # configs/red116.py
+FENPN_RED116 = Variant('fenpn_red116', 'fenpn', RED116_OVERRIDES)
+FENPN_TRAIN = {'face': Variant('fenpn_red116_train_face', 'fenpn',
+                               RED116_OVERRIDES +
+                               (('selection.train_group', 'face'),)),
+               'non-face': Variant('fenpn_red116_train_nonface', 'fenpn',
+                                   RED116_OVERRIDES +
+                                   (('selection.train_group', 'non-face'),)),
+               'full': FENPN_RED116}
