@@ -40,7 +40,9 @@ def build_options(data_cfg) -> dict:
 def builder(config):
   """The prepared TFDS builder of ``config.data`` (building it if needed).
 
-  Process 0 builds first; the others wait, then open the same build.
+  Process 0 builds first; the others wait, then open the same build. Only
+  process 0 says that it reuses a build, once per process (training and the
+  evaluation after it open the same build).
   """
   from input_pipeline import DATASETS, builders  # TensorFlow: here only.
   d = config.data
@@ -55,7 +57,14 @@ def builder(config):
     if main:
       builders.ensure_built(d.dataset, data_dir, **kwargs)
     multihost_utils.sync_global_devices('lgpn_data_built')
-  return builders.ensure_built(d.dataset, data_dir, verbose=main, **kwargs)
+  key = (d.dataset, data_dir, tuple(sorted(kwargs.items())))
+  b = builders.ensure_built(d.dataset, data_dir,
+                            verbose=main and key not in _OPENED, **kwargs)
+  _OPENED.add(key)
+  return b
+
+
+_OPENED: set = set()                # builds this process has opened.
 
 
 def split_sizes(builder) -> dict[str, int]:

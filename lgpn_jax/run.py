@@ -30,10 +30,17 @@ def check_inputs(config: ml_collections.ConfigDict, task,
                  fold_dir: str) -> None:
   """What fails later fails now, before anything compiles or is written: the
   fold and protocol (the fold's graph), the task's settings, the fold's
-  identity (an existing fold trained with another config), and the data set
-  (its name, and that it is built or can be built)."""
+  identity (an existing fold trained with another config; a fold made from
+  imported weights, which has no optimizer state to resume), and the data
+  set (its name, and that it is built or can be built)."""
   task.adjacency()
   task.check()
+  imported = rundir.imported_weights_path(fold_dir)
+  if os.path.exists(imported):
+    raise ValueError(f'{fold_dir} holds imported weights ({imported}): it '
+                     'has no optimizer state to resume training from; train '
+                     'into another --workdir (eval.py and predict.py use '
+                     'this fold as it is)')
   fold_identity.check(config, fold_dir, action='train')
   data.builder(config)
 
@@ -182,7 +189,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str, *,
 def _fold_builder(config, workdir: str, fold: int | None):
   """(fold, the model builder of the fold's task) for prediction."""
   from lgpn_jax.evaluation import predict as predict_lib
-  fold = predict_lib.only_fold(workdir) if fold is None else int(fold)
+  fold = predict_lib.fold_to_use(workdir, fold)
   cfg = predict_lib.fold_config(rundir.fold_dir(workdir, fold), config)
   name = tasks.name_of(cfg)
   if name != tasks.MODEL_PARSING:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from configs import default, quickstart
+from configs import default, quickstart, tiny
 from lgpn_jax import data
 
 
@@ -27,3 +27,16 @@ def test_synthetic_options_are_its_generation_options():
   d = quickstart.get_config().data
   assert data.build_options(d) == {'image_size': 64, 'images_per_gm': 32,
                                    'num_real': 640}
+
+
+def test_a_reused_build_is_announced_once(synthetic_dir, tiny_build, capsys,
+                                          monkeypatch):
+  """Training and the evaluation after it open the same build: one line."""
+  monkeypatch.setattr(data, '_OPENED', set())
+  c = tiny.get_config()
+  c.data.data_dir = synthetic_dir
+  c.data.images_per_gm = tiny_build['images_per_gm']
+  c.data.num_real = tiny_build['num_real']
+  first = data.builder(c)
+  assert data.builder(c).data_dir == first.data_dir
+  assert capsys.readouterr().out.count('already built') == 1

@@ -151,6 +151,13 @@ def load_regression(fold_dir: str, step: int | None):
   return head
 
 
+def fold_to_use(workdir: str, fold: int | None) -> int:
+  """``fold`` (checked: 1-4), or the work directory's only fold."""
+  fold = only_fold(workdir) if fold is None else int(fold)
+  folds.check_fold(fold)
+  return fold
+
+
 def only_fold(workdir: str) -> int:
   """The fold of a work directory holding exactly one ``fold<k>``."""
   present = rundir.present_folds(workdir)
@@ -170,8 +177,7 @@ def predict(workdir: str, images: str | Sequence[str], *,
   ``build`` makes the model from the fold's model config (the task's
   ``build_model``: LGPN's or FEN-PN's).
   """
-  fold = only_fold(workdir) if fold is None else int(fold)
-  folds.check_fold(fold)
+  fold = fold_to_use(workdir, fold)
   fdir = rundir.fold_dir(workdir, fold)
   cfg = fold_config(fdir, config)
   if isinstance(images, (str, os.PathLike)):

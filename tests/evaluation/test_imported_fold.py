@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from configs import released, released_tiny
-from lgpn_jax import rundir
+from lgpn_jax import run, rundir
 from lgpn_jax.evaluation import imported_fold, predict
 from lgpn_jax.models import convert, synthetic_weights, weight_files
 from lgpn_jax.models.build import build_model
@@ -124,3 +124,18 @@ def test_an_existing_fold_or_incomplete_weights_are_refused(imported,
   with pytest.raises(convert.ConversionError, match='GTC.fc|backbone/fc'):
     imported_fold.write_fold(path, str(tmp_path / 'runs'), config, 1)
   assert not os.path.exists(rundir.fold_dir(str(tmp_path / 'runs'), 1))
+
+
+def test_training_into_an_imported_fold_is_refused(imported):
+  """An imported fold has weights but no optimizer state: train.py on it
+  stops before writing anything."""
+  config, _, _, workdir = imported
+  fdir = rundir.fold_dir(workdir, 2)
+  before = {p: os.path.getmtime(os.path.join(fdir, p))
+            for p in os.listdir(fdir)}
+  c = config.copy_and_resolve_references()
+  c.fold = 2
+  with pytest.raises(ValueError, match='imported weights'):
+    run.train_and_evaluate(c, workdir)
+  assert {p: os.path.getmtime(os.path.join(fdir, p))
+          for p in os.listdir(fdir)} == before
