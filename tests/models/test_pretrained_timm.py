@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from configs import default, tiny
-from lgpn_jax.models import pretrained, timm_rules
+from lgpn_jax.models import pretrained, timm_rules, vit
 from lgpn_jax.models.build import build_backbone
 from lgpn_jax.models.convert import torch_shape
 
@@ -260,15 +260,22 @@ def assert_loaded(out, source, fresh, report, sd):
   assert not np.array_equal(want['params/fc/kernel'], init['params/fc/kernel'])
 
 
+def round_trip(variables, to_timm, spec, target):
+  """Our source variables -> timm's layout (checked against ``spec``) ->
+  loaded into the fresh ones: (state_dict, report), every leaf checked."""
+  source, fresh = variables
+  sd = to_timm(source)
+  assert {k: v.shape for k, v in sd.items()} == spec
+  out, report = pretrained.load_pretrained(fresh, sd, target, prefix=())
+  assert_loaded(out, source, fresh, report, sd)
+  return sd, report
+
+
 # ------------------------------------------------------------------ ViT
 
 def test_vit_round_trip_from_timm_layout(vit_vars):
-  source, fresh = vit_vars
-  sd = to_timm_vit(source)
-  spec = timm_vit_shapes(**TINY_VIT)
-  assert {k: v.shape for k, v in sd.items()} == spec
-  out, report = pretrained.load_pretrained(fresh, sd, 'vit_b16', prefix=())
-  assert_loaded(out, source, fresh, report, sd)
+  sd, report = round_trip(vit_vars, to_timm_vit, timm_vit_shapes(**TINY_VIT),
+                          'vit_b16')
   assert report.ignored == {'head.bias': timm_rules.HEAD_REASON,
                             'head.weight': timm_rules.HEAD_REASON}
   assert report.mapped['blocks.1.attn.qkv.weight'] == \
@@ -279,6 +286,34 @@ def test_vit_round_trip_from_timm_layout(vit_vars):
   assert 'width=16' in report.warnings[0] and 'width=768' in report.warnings[0]
   assert report.summary().startswith('mapped 30 source keys onto 30 Flax '
                                      'leaves; ignored 2; missing 2')
+
+
+def timm_attention(x, sd, name, heads):
+  """timm's Attention.forward in numpy (float64), from its state_dict."""
+  batch, tokens, width = x.shape
+  qkv = x @ sd[f'{name}.qkv.weight'].T + sd[f'{name}.qkv.bias']
+  qkv = qkv.reshape(batch, tokens, 3, heads, width // heads)
+  q, k, v = qkv.transpose(2, 0, 3, 1, 4)          # [B, heads, N, d] each
+  logits = q @ k.transpose(0, 1, 3, 2) * (width // heads) ** -0.5
+  weights = np.exp(logits - logits.max(-1, keepdims=True))
+  weights /= weights.sum(-1, keepdims=True)
+  out = (weights @ v).transpose(0, 2, 1, 3).reshape(batch, tokens, width)
+  return out @ sd[f'{name}.proj.weight'].T + sd[f'{name}.proj.bias']
+
+
+def test_vit_loaded_attention_computes_timms(vit_vars):
+  """The fused qkv's layout: the loaded block attends as timm's does."""
+  source, fresh = vit_vars
+  sd = to_timm_vit(source)
+  out, _ = pretrained.load_pretrained(fresh, sd, 'vit_b16', prefix=())
+  x = np.random.default_rng(5).standard_normal((2, 5, 16)).astype(np.float32)
+  heads = tiny.SECTIONS['vit']['heads']
+  got = vit.Attention(heads).apply(
+      {'params': out['params']['block1']['attn']}, x)
+  want = timm_attention(x.astype(np.float64),
+                        {k: v.astype(np.float64) for k, v in sd.items()},
+                        'blocks.1.attn', heads)
+  np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
 
 
 def bilinear_reference(grid: np.ndarray, size: int) -> np.ndarray:
@@ -379,12 +414,8 @@ def test_vit_b16_full_size_key_accounting():
 # ---------------------------------------------------------------- HRNet
 
 def test_hrnet_round_trip_from_timm_layout(hrnet_vars):
-  source, fresh = hrnet_vars
-  sd = to_timm_hrnet(source)
-  spec = timm_hrnet_shapes(**TINY_HRNET)
-  assert {k: v.shape for k, v in sd.items()} == spec
-  out, report = pretrained.load_pretrained(fresh, sd, 'hrnet', prefix=())
-  assert_loaded(out, source, fresh, report, sd)
+  sd, report = round_trip(hrnet_vars, to_timm_hrnet,
+                          timm_hrnet_shapes(**TINY_HRNET), 'hrnet')
   counters = [k for k in sd if k.endswith('num_batches_tracked')]
   assert sorted(report.ignored) == sorted(
       counters + ['classifier.bias', 'classifier.weight'])
