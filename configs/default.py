@@ -79,9 +79,12 @@ def get_config() -> ml_collections.ConfigDict:
   # and bias; lgpn_jax/models/bn_fold.fold_variables maps trained variables to
   # it). Same function in eval mode; train=True raises. Training keeps False.
   m.fold_bn = False
-  # [ours] A torchvision ResNet-50 ImageNet file (.pth or .safetensors) to
-  # start the backbone's ResNet part from, as the released training does; ''
-  # trains from scratch (nothing is downloaded; README says where to get it).
+  # [ours] An ImageNet file (.pth or .safetensors) to start the backbone
+  # from: torchvision's ResNet-50 for 'gtc' / 'resnet50' (the ResNet part, as
+  # the released training does), timm's vit_base_patch16_224 for 'vit_b16'
+  # (position embeddings resampled to the patch grid), timm's hrnet_w32 for
+  # 'hrnet' (lgpn_jax/models/pretrained.py). '' trains from scratch (nothing
+  # is downloaded; README says where to get the files).
   m.init_from = ''
   m.head_hidden = 512                # [paper]
   m.node_dim = 128                   # [paper]

@@ -110,12 +110,12 @@ def torch_attention_to_flax(a: np.ndarray) -> np.ndarray:
   return np.reshape(a, (2, -1))
 
 
-_TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = dict(
+TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = dict(
     copy=lambda x: x, conv=torch_conv_to_flax, linear=torch_linear_to_flax,
     attention=torch_attention_to_flax)
 
 
-def _torch_shape(transform: str, shape: Sequence[int]) -> tuple[int, ...]:
+def torch_shape(transform: str, shape: Sequence[int]) -> tuple[int, ...]:
   """The source shape that ``transform`` turns into the Flax ``shape``."""
   shape = tuple(shape)
   if transform == 'conv':
@@ -382,12 +382,12 @@ def convert_state_dict(state_dict: Mapping[str, Any], config, *,
       report.unexpected.append(key)
       continue
     array = to_numpy(source[key])
-    want = _torch_shape(target.transform, shape)
+    want = torch_shape(target.transform, shape)
     if tuple(array.shape) != want:
       errors.append(f'{key}: got shape {tuple(array.shape)}, expected {want} '
                     f'(for {target}, shape {tuple(leaf.shape)})')
       continue
-    value = np.ascontiguousarray(_TRANSFORMS[target.transform](array),
+    value = np.ascontiguousarray(TRANSFORMS[target.transform](array),
                                  dtype=leaf.dtype)
     slot = flat if target.index is None else rows.setdefault(target.path, {})
     name = target.path if target.index is None else target.index

@@ -51,8 +51,9 @@ inference-only folded form as for GTC and ResNet-50 (every convolution that
 BatchNorm follows gets a bias, the BatchNorms go). They map one to one onto the
 reference's: ``stage3_2/branch1_0/conv1`` is ``stage3.2.branches.1.0.conv1``,
 ``stage3_2/fuse/to0_from2_conv`` is ``stage3.2.fuse_layers.0.2.0``,
-``to2_from0_step1_conv`` is ``fuse_layers.2.0.1.0``, ``transition2_2_conv``
-is ``transition2.2.0.0``, ``head/incre1`` is ``incre_modules.1.0``.
+``to2_from0_step1_conv`` is ``fuse_layers.2.0.1.0``, ``transition3_2_conv``
+(before stage 3) is ``transition2.2.0.0``, ``head/incre1`` is
+``incre_modules.1.0`` (``timm_rules`` has the whole table).
 
 ``remat=True`` recomputes each basic block, bottleneck and fusion in the
 backward pass instead of keeping its activations.

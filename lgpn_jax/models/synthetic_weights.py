@@ -100,7 +100,7 @@ def random_state_dict(config, seed: int = 0) -> dict[str, np.ndarray]:
     shape = tuple(expected[target.path].shape)
     if target.index is not None:
       shape = shape[1:]
-    shape = convert._torch_shape(target.transform, shape)  # noqa: SLF001
+    shape = convert.torch_shape(target.transform, shape)
     out[f'module.{key}'] = _random(key, shape, target, rng)
   return out
 

@@ -41,9 +41,10 @@ class Task:
     raise NotImplementedError
 
   def pretrained(self, variables: Mapping) -> tuple[Mapping, str | None]:
-    """``variables`` with the backbone's ResNet part loaded from
-    ``model.init_from`` (a torchvision ResNet-50 file the user supplies), and
-    the load report's text (None when ``init_from`` is empty)."""
+    """``variables`` with the backbone loaded from ``model.init_from`` (an
+    ImageNet file the user supplies: torchvision ResNet-50, timm ViT-B/16 or
+    HRNet-W32 by ``model.backbone``, models/pretrained.py), and the load
+    report's text (None when ``init_from`` is empty)."""
     path = self.config.model.get('init_from', '')
     if not path:
       return variables, None
