@@ -1,13 +1,16 @@
 """Quickstart: a small LGPN trained on the built-in synthetic data, on CPU.
 
   python train.py --config=configs/quickstart.py --workdir=runs/quickstart
-(or `make quickstart`). Builds synthetic RED at 64x64 (32 images per GM, 640
-real; about a minute, once, in the TFDS data dir), trains fold 1 for 800
-steps of 32 images, then fits the continuous regression and evaluates on the
-fold's unseen GMs. About 10 minutes on 2 CPU cores in total; the last lines
-print where the evaluation JSON and plots are. Same structure as
-configs/default.py (GTC, both pooling levels), a few channels wide, float32
-(bfloat16 is slow on CPUs).
+(or `make quickstart`). Builds synthetic RED at 32x32 (32 images per GM, 640
+real; about 5 s, once, in the TFDS data dir), trains fold 1 for 800 steps of
+32 images, then fits the continuous regression and evaluates on the fold's
+unseen GMs. About 2 minutes on 2 CPU cores in total (docs/PERFORMANCE.md);
+the last lines print the result table and where the evaluation JSON and
+plots are. Same structure as configs/default.py (GTC, both pooling levels),
+a few channels wide, float32 (bfloat16 is slow on CPUs). 32x32 keeps the
+synthetic generators' traces (a linear probe on FFT band energies reads the
+upsampling node of unseen GMs at 32x32; docs/DATA.md) at a quarter of
+64x64's cost.
 """
 
 from configs import default
@@ -16,7 +19,7 @@ from configs import default
 def get_config():
   config = default.get_config()
   config.data.dataset = 'synthetic'
-  config.data.image_size = 64
+  config.data.image_size = 32
   config.data.images_per_gm = 32     # synthetic build options.
   config.data.num_real = 640
   m = config.model

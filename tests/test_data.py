@@ -25,7 +25,7 @@ def test_a_store_size_other_than_the_image_size_is_refused():
 
 def test_synthetic_options_are_its_generation_options():
   d = quickstart.get_config().data
-  assert data.build_options(d) == {'image_size': 64, 'images_per_gm': 32,
+  assert data.build_options(d) == {'image_size': 32, 'images_per_gm': 32,
                                    'num_real': 640}
 
 

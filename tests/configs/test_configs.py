@@ -42,10 +42,10 @@ def test_variants_override_only_what_they_are_about():
     tau.get_config('1.5')
 
 
-def test_quickstart_is_small_synthetic_64px():
+def test_quickstart_is_small_synthetic_32px():
   from configs import quickstart
   c = quickstart.get_config()
-  assert c.data.dataset == 'synthetic' and c.data.image_size == 64
+  assert c.data.dataset == 'synthetic' and c.data.image_size == 32
   assert c.model.dtype == 'float32' and c.train.num_steps <= 1000
 
 
