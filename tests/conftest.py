@@ -15,11 +15,11 @@ its records, a fake model with known outputs and a fake evaluation report.
 import io
 import json
 import os
+import shutil
+import tempfile
 import types
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-# Commands the tests start never write to the user's compilation cache.
-os.environ.setdefault('LGPN_JAX_COMPILATION_CACHE', '')
 if '--xla_backend_optimization_level' not in os.environ.get('XLA_FLAGS', ''):
   os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
                              ' --xla_backend_optimization_level=1').strip()
@@ -28,6 +28,25 @@ import jax  # noqa: E402
 
 jax.config.update('jax_num_cpu_devices', 8)
 jax.config.update('jax_platforms', 'cpu')
+
+CACHE_ENV = 'LGPN_JAX_COMPILATION_CACHE'     # lgpn_jax/compile_cache.py
+
+
+def pytest_configure(config):
+  """One persistent compilation cache per test run, in a fresh temporary
+  folder (never the user's), shared by the test processes (pytest-xdist
+  workers inherit it) and the commands they start: a program that several
+  tests or processes compile is compiled once."""
+  if not hasattr(config, 'workerinput'):         # the run's first process.
+    os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix='lgpn_jax_test_xla_')
+    config.lgpn_cache = os.environ[CACHE_ENV]
+  jax.config.update('jax_compilation_cache_dir', os.environ[CACHE_ENV])
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+
+
+def pytest_unconfigure(config):
+  if getattr(config, 'lgpn_cache', None):
+    shutil.rmtree(config.lgpn_cache, ignore_errors=True)
 
 import flax.linen as nn  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
