@@ -1,15 +1,17 @@
-"""Composing training and evaluation: what train.py and eval.py run.
+"""Composing training and evaluation: what train.py, eval.py and predict.py
+run.
 
 ``train_and_evaluate(config, workdir)`` trains fold ``config.fold`` of the
 config's task into ``<workdir>/fold<k>/`` (lgpn_jax/train), then evaluates it
 (the task's evaluator, lgpn_jax/evaluation) and ends with the result table
 (the model against the majority-label baseline) and what to do next.
 ``evaluate(config, workdir, ...)`` evaluates trained folds and, for model
-parsing, aggregates them. ``dry_run(config)`` describes a run without
-training. The config goes to TensorBoard as text before training, each
-evaluation's headline numbers as ``eval/`` scalars after it. ``train`` and
-``evaluation`` never import each other; this module and the task
-(lgpn_jax/tasks) connect them.
+parsing, aggregates them. ``predict(...)`` / ``prediction(...)`` answer for
+images with a fold's model, built by the fold's task. ``dry_run(config)``
+describes a run without training. The config goes to TensorBoard as text
+before training, each evaluation's headline numbers as ``eval/`` scalars
+after it. ``train`` and ``evaluation`` never import each other; this module
+and the task (lgpn_jax/tasks) connect them.
 """
 
 from __future__ import annotations
@@ -185,17 +187,16 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   return paths
 
 
-
 def _fold_builder(config, workdir: str, fold: int | None):
   """(fold, the model builder of the fold's task) for prediction."""
   from lgpn_jax.evaluation import predict as predict_lib
   fold = predict_lib.fold_to_use(workdir, fold)
-  cfg = predict_lib.fold_config(rundir.fold_dir(workdir, fold), config)
-  name = tasks.name_of(cfg)
-  if name != tasks.MODEL_PARSING:
-    raise ValueError(f'fold {fold} of {workdir} was trained for {name}: '
+  task = tasks.get(predict_lib.fold_config(rundir.fold_dir(workdir, fold),
+                                           config))
+  if not task.parses_models:
+    raise ValueError(f'fold {fold} of {workdir} was trained for {task.name}: '
                      'predict parses models; evaluate it with eval.py')
-  return fold, tasks.get(cfg).build_model
+  return fold, task.build_model
 
 
 def prediction(workdir: str, images, *, fold: int | None = None,

@@ -24,6 +24,7 @@ class Task:
   """A task bound to ``config``; subclasses fill in the parts."""
   name: str = ''
   batch_keys: tuple[str, ...] = ()      # what the train step reads.
+  parses_models: bool = False           # predict.py answers with its model.
 
   def __init__(self, config: ml_collections.ConfigDict):
     self.config = config

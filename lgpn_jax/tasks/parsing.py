@@ -30,6 +30,7 @@ BATCH_KEYS = ('image', 'label', 'is_generated')
 class ModelParsing(base.Task):
   name = 'model_parsing'
   batch_keys = BATCH_KEYS
+  parses_models = True
 
   def build_model(self, model_cfg):
     return build_model(model_cfg)

@@ -13,6 +13,7 @@ import os
 import numpy as np
 import pytest
 
+import lgpn_jax
 from configs import attribution, detection, tiny
 from lgpn_jax import run
 from lgpn_jax.red140 import schema
@@ -62,6 +63,9 @@ def test_detection_trains_and_writes_the_json(synthetic_dir, tmp_path,
   assert 0 < r['num_real'] < tiny_build['num_real']   # the held-out real images.
   assert r['num_images'] == r['num_real'] + 2 * tiny_build['images_per_gm']
   assert np.isfinite(r['mean_ap']) and 'ap' in r['definitions']
+  # predict.py parses models: a detection fold is named, not mis-built.
+  with pytest.raises(ValueError, match='trained for detection: predict'):
+    lgpn_jax.predict(str(tmp_path), [])
 
 
 @pytest.mark.slow
