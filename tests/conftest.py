@@ -12,6 +12,7 @@ other): the tiny synthetic build (made once per session), helpers to read
 its records, a fake model with known outputs and a fake evaluation report.
 """
 
+import functools
 import io
 import json
 import os
@@ -51,6 +52,7 @@ def pytest_unconfigure(config):
 import flax.linen as nn  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+from jax.sharding import Mesh, PartitionSpec as P  # noqa: E402
 import pytest  # noqa: E402
 
 TINY = dict(image_size=32, images_per_gm=3, num_real=24, seed=0)
@@ -90,6 +92,43 @@ def synthetic_dir(tmp_path_factory):
   builders.ensure_built('synthetic', str(root), num_shards=TINY_SHARDS,
                         verbose=False, **TINY)
   return str(root)
+
+
+@pytest.fixture(scope='session')
+def synced_bn_equals_global():
+  """``check(step, net, net_sync, variables, x, ref=None)``: ``step(net,
+  variables, x) -> (outputs, batch_stats)``; ``net_sync`` (BatchNorm over
+  the 'data' axis) run on 8 devices of one image each gives the outputs and
+  statistics of ``net`` on the whole batch on one device (``ref``, when
+  given, is that reference already computed)."""
+
+  def check(step, net, net_sync, variables, x, ref=None):
+    if ref is None:
+      ref = jax.jit(functools.partial(step, net))(variables, x)
+    mesh = Mesh(np.array(jax.devices()[:8]), ('data',))
+    got = jax.jit(jax.shard_map(
+        functools.partial(step, net_sync), mesh=mesh,
+        in_specs=(P(), P('data')), out_specs=(P('data'), P()),
+        check_vma=False))(variables, x)
+    for g, r in zip(got, ref):
+      jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=2e-4,
+                                     atol=2e-5), g, r)
+
+  return check
+
+
+@pytest.fixture(scope='session')
+def on_tiny_build(synthetic_dir):
+  """``on_tiny_build(config)``: ``config`` (changed and returned) reading the
+  tiny synthetic build: its data_dir and generation options."""
+
+  def use(config):
+    d = config.data
+    d.data_dir = synthetic_dir
+    d.images_per_gm, d.num_real = TINY['images_per_gm'], TINY['num_real']
+    return config
+
+  return use
 
 
 @pytest.fixture(scope='session')

@@ -29,14 +29,10 @@ def test_synthetic_options_are_its_generation_options():
                                    'num_real': 640}
 
 
-def test_a_reused_build_is_announced_once(synthetic_dir, tiny_build, capsys,
-                                          monkeypatch):
+def test_a_reused_build_is_announced_once(on_tiny_build, capsys, monkeypatch):
   """Training and the evaluation after it open the same build: one line."""
   monkeypatch.setattr(data, '_OPENED', set())
-  c = tiny.get_config()
-  c.data.data_dir = synthetic_dir
-  c.data.images_per_gm = tiny_build['images_per_gm']
-  c.data.num_real = tiny_build['num_real']
+  c = on_tiny_build(tiny.get_config())
   first = data.builder(c)
   assert data.builder(c).data_dir == first.data_dir
   assert capsys.readouterr().out.count('already built') == 1

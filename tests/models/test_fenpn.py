@@ -11,7 +11,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.sharding import Mesh, PartitionSpec as P
 
 from configs import fenpn, fenpn_tiny
 from lgpn_jax.tasks.fenpn import build_model
@@ -137,26 +136,16 @@ def test_pn_maps_grow_by_two_before_each_pooling():
   assert tiny_variables()['params']['pn']['trunk']['kernel'].shape == (64, 32)
 
 
-def test_cross_device_batch_norm_equals_global_batch_statistics():
+def test_cross_device_batch_norm_equals_global_batch_statistics(
+    synced_bn_equals_global):
   net, net_sync = tiny_model(), tiny_model(bn_axis_name='data')
-  v = tiny_variables()
-  x = images(8)
 
   def step(net, v, x):
     out, state = net.apply(v, x, None, train=True, mutable=['batch_stats'],
                            rngs={'dropout': jax.random.key(0)})
     return out['fingerprint'], state['batch_stats']
 
-  ref_f, ref_stats = jax.jit(functools.partial(step, net))(v, x)
-  mesh = Mesh(np.array(jax.devices()[:8]), ('data',))
-  sharded = jax.shard_map(lambda v, x: step(net_sync, v, x), mesh=mesh,
-                          in_specs=(P(), P('data')), out_specs=(P('data'), P()),
-                          check_vma=False)
-  got_f, got_stats = jax.jit(sharded)(v, x)
-  np.testing.assert_allclose(got_f, ref_f, rtol=2e-4, atol=2e-5)
-  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-4,
-                                                       atol=2e-5),
-               got_stats, ref_stats)
+  synced_bn_equals_global(step, net, net_sync, tiny_variables(), images(8))
 
 
 def test_bfloat16_compute_keeps_float32_parameters_and_outputs():

@@ -377,22 +377,13 @@ def test_bfloat16_compute_float32_parameters():
   assert {v.dtype for v in jax.tree.leaves(variables)} == {np.dtype(np.float32)}
 
 
-def test_cross_device_batch_norm_equals_global_batch_statistics():
+def test_cross_device_batch_norm_equals_global_batch_statistics(
+    synced_bn_equals_global):
   """With bn_axis_name, 8 devices of one image each normalise with the
   statistics of the whole batch of 8, as one device would."""
-  from jax.sharding import Mesh, PartitionSpec as P
   net, net_sync = HRNet(**TINY), HRNet(**TINY, bn_axis_name='data')
-  variables = tiny_variables(net)
-  x = images(8)
 
-  def step(net, x):
+  def step(net, variables, x):
     return net.apply(variables, x, train=True, mutable=['batch_stats'])
 
-  ref_out, ref_stats = jax.jit(functools.partial(step, net))(x)
-  mesh = Mesh(np.array(jax.devices()[:8]), ('data',))
-  got_out, got_stats = jax.jit(jax.shard_map(
-      functools.partial(step, net_sync), mesh=mesh, in_specs=P('data'),
-      out_specs=(P('data'), P()), check_vma=False))(x)
-  np.testing.assert_allclose(got_out, ref_out, rtol=2e-4, atol=2e-5)
-  jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=2e-4,
-                                 atol=2e-5), got_stats, ref_stats)
+  synced_bn_equals_global(step, net, net_sync, tiny_variables(net), images(8))

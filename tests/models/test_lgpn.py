@@ -12,7 +12,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.sharding import Mesh, PartitionSpec as P
 
 from configs import default, released, tiny
 from lgpn_jax.red140 import graphs
@@ -205,7 +204,8 @@ def test_full_size_parameter_counts():
   assert num_params(paper) == ref + extra
 
 
-def test_cross_device_batch_norm_equals_global_batch_statistics():
+def test_cross_device_batch_norm_equals_global_batch_statistics(
+    synced_bn_equals_global):
   cfg = tiny.get_config().model
   net = build_model(cfg)
   cfg_sync = tiny.get_config().model
@@ -220,17 +220,8 @@ def test_cross_device_batch_norm_equals_global_batch_statistics():
     return out['features'], state['batch_stats']
 
   ref_out, ref_state = train_forward(net, v, x, jax.random.key(0))
-  ref_f, ref_stats = ref_out['features'], ref_state['batch_stats']
-  mesh = Mesh(np.array(jax.devices()[:8]), ('data',))
-  sharded = jax.shard_map(
-      lambda v, x: step(net_sync, v, x), mesh=mesh,
-      in_specs=(P(), P('data')), out_specs=(P('data'), P()),
-      check_vma=False)
-  got_f, got_stats = jax.jit(sharded)(v, x)
-  np.testing.assert_allclose(got_f, ref_f, rtol=2e-4, atol=2e-5)
-  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-4,
-                                                       atol=2e-5),
-               got_stats, ref_stats)
+  synced_bn_equals_global(step, net, net_sync, v, x,
+                          ref=(ref_out['features'], ref_state['batch_stats']))
 
 
 @pytest.mark.slow

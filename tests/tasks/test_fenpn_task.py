@@ -117,12 +117,8 @@ def test_every_parameter_gets_a_gradient_from_the_objective():
 
 
 @pytest.mark.slow
-def test_fenpn_trains_and_writes_the_evaluation_json(synthetic_dir, tmp_path,
-                                                     tiny_build):
-  c = fenpn_tiny.get_config()
-  c.data.data_dir = synthetic_dir
-  c.data.images_per_gm = tiny_build['images_per_gm']
-  c.data.num_real = tiny_build['num_real']
+def test_fenpn_trains_and_writes_the_evaluation_json(on_tiny_build, tmp_path):
+  c = on_tiny_build(fenpn_tiny.get_config())
   t = c.train
   t.num_steps = 3
   t.checkpoint_every = 3

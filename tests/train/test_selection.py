@@ -14,11 +14,8 @@ from lgpn_jax import checkpoint, files, rundir, run
 
 @pytest.mark.slow
 def test_released_selection_keeps_the_lowest_held_out_loss(
-    synthetic_dir, tiny_build, train_overrides, tmp_path):
-  c = tiny.get_config()
-  c.data.data_dir = synthetic_dir
-  c.data.images_per_gm = tiny_build['images_per_gm']
-  c.data.num_real = tiny_build['num_real']
+    on_tiny_build, train_overrides, tmp_path):
+  c = on_tiny_build(tiny.get_config())
   t = c.train
   t.update(train_overrides)
   t.batch_size = 64

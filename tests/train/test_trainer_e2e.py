@@ -30,11 +30,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 
 
 @pytest.fixture
-def config(synthetic_dir, tiny_build, train_overrides):
-  c = tiny.get_config()
-  c.data.data_dir = synthetic_dir
-  c.data.images_per_gm = tiny_build['images_per_gm']
-  c.data.num_real = tiny_build['num_real']
+def config(on_tiny_build, train_overrides):
+  c = on_tiny_build(tiny.get_config())
   t = c.train
   t.update(train_overrides)       # 4 images per simulated device.
   t.num_steps = 4
