@@ -24,7 +24,8 @@ def define(fv, argv):
   cli.config_file(fv, argv, default='configs/default.py')
   flags.DEFINE_list('what', ['flops', 'latency', 'infer', 'train'],
                     'Sections to run, any of flops, roofline, latency, infer, '
-                    'train, pipeline (lgpn_jax/benchmarks/suite.py).',
+                    'train, checkpoint, pipeline '
+                    '(lgpn_jax/benchmarks/suite.py).',
                     flag_values=fv)
   flags.DEFINE_list('batch_sizes', ['32', '64'], 'Global batch sizes for '
                     'infer and train.', flag_values=fv)

@@ -55,7 +55,7 @@ ALLOWED = {
     'lgpn_jax.benchmarks': {'lgpn_jax.tasks', 'lgpn_jax.train',
                             'lgpn_jax.models', 'lgpn_jax.perf',
                             'lgpn_jax.red140', 'lgpn_jax.mesh',
-                            'input_pipeline'},
+                            'lgpn_jax.checkpoint', 'input_pipeline'},
 }
 TASK_NAMES = {'model_parsing', 'detection', 'attribution'}
 MAX_LINES = 450

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
+import tempfile
 import time
 from typing import Any, Callable
 
@@ -23,11 +24,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lgpn_jax import mesh as mesh_lib, tasks
+from lgpn_jax import checkpoint, mesh as mesh_lib, tasks
 from lgpn_jax.models import bn_fold
 from lgpn_jax.perf import flops, roofline
 from lgpn_jax.red140 import graphs
-from lgpn_jax.train import trainer
+from lgpn_jax.train import state as state_lib, trainer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,6 +272,26 @@ class Bench:
             'first_step_s': first_s, 'finite_loss': bool(finite),
             'peak_memory_gib': peak_memory_gib(),
             **self._mfu(batch / step, 3)}
+
+  def checkpoint(self, batch: int, saves: int = 2) -> dict:
+    """Seconds of each of ``saves`` checkpoint saves of the trainer's state
+    (``state.save_checkpoint`` into a temporary fold, waiting for the write);
+    the first includes whatever the save compiles."""
+    prog, state, _, _ = self._train_program(batch)
+    leaves = jax.tree.leaves(state)
+    steps = [jax.block_until_ready(state.step + i) for i in range(saves)]
+    seconds = []
+    with tempfile.TemporaryDirectory() as fold:
+      mngr = checkpoint.manager(fold)
+      for step in steps:
+        start = time.perf_counter()
+        state_lib.save_checkpoint(mngr, state.replace(step=step))
+        mngr.wait_until_finished()
+        seconds.append(time.perf_counter() - start)
+      mngr.close()
+    return {'seconds': seconds, 'arrays': len(leaves),
+            'mbytes': sum(x.nbytes for x in leaves) / 1e6,
+            'devices': prog.runner.mesh.size}
 
   def _mfu(self, img_s: float, multiplier: int) -> dict:
     if not self.options.peak_tflops or not self.matmul_flops:

@@ -1,7 +1,8 @@
 """The benchmark suite: ``run(config, what, batch_sizes, options)``.
 
-Sections (``what``): flops, roofline, latency, infer, train, pipeline (the
-host input pipeline; needs TensorFlow and a built data set).
+Sections (``what``): flops, roofline, latency, infer, train, checkpoint (two
+saves of the train state), pipeline (the host input pipeline; needs
+TensorFlow and a built data set).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import json
 from lgpn_jax.benchmarks.measure import Bench, Options, device_info, versions
 from lgpn_jax.perf import trace_summary
 
-SECTIONS = ('flops', 'roofline', 'latency', 'infer', 'train', 'pipeline')
+SECTIONS = ('flops', 'roofline', 'latency', 'infer', 'train', 'checkpoint',
+            'pipeline')
 
 
 def run(config, what, batch_sizes, options: Options) -> dict:
@@ -42,6 +44,8 @@ def run(config, what, batch_sizes, options: Options) -> dict:
       result['profile'] = trace_summary.summarize(
           trace_summary.latest_trace(options.profile_dir))
       result['profile']['steps'] = options.profile_steps
+  if 'checkpoint' in what:
+    result['checkpoint'] = bench.checkpoint(max(batch_sizes))
   if 'pipeline' in what:
     result['pipeline'] = pipeline_section(options)
   return result

@@ -42,6 +42,11 @@ def format_table(result: dict) -> str:
       rows.append((f'{kind} batch {r["batch"]}',
                    f'{r["img_s"]:.1f} img/s ({r["step_ms"]:.1f} ms/step'
                    f'{per_dev}{mem_s}{extra})'))
+  if 'checkpoint' in result:
+    c = result['checkpoint']
+    rows.append(('checkpoint saves', ', '.join(
+        f'{t:.2f} s' for t in c['seconds']) + f' ({c["arrays"]} arrays, '
+        f'{c["mbytes"]:.0f} MB, {c["devices"]} devices)'))
   if 'profile' in result:
     p = result['profile']
     rows.append((f'profile ({p["source"]})',

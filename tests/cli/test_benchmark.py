@@ -21,7 +21,8 @@ def test_benchmark_cpu_smoke_writes_every_field(tmp_path):
   env = dict(os.environ, PYTHONPATH=f'{tmp_path}{os.pathsep}{ROOT}')
   proc = subprocess.run(
       [sys.executable, 'benchmark.py', '--config=configs/tiny.py',
-       '--what=flops,roofline,latency,infer,train,pipeline', '--batch_sizes=4',
+       '--what=flops,roofline,latency,infer,train,checkpoint,pipeline',
+       '--batch_sizes=4',
        '--iters=2', '--warmup=1', '--latency_iters=3', '--cpu_devices=2',
        '--peak_tflops=1.0', '--peak_tbps=0.1', f'--profile_dir={tmp_path}/prof',
        f'--out={out}'],
@@ -64,9 +65,13 @@ def test_benchmark_cpu_smoke_writes_every_field(tmp_path):
   assert infer['compiled_memory_gib'] > 0
   assert train['devices'] == 2 and train['finite_loss']
   assert train['img_s_per_device'] == pytest.approx(train['img_s'] / 2)
+  ckpt = result['checkpoint']
+  assert len(ckpt['seconds']) == 2 and min(ckpt['seconds']) > 0
+  assert ckpt['devices'] == 2 and ckpt['arrays'] > 10 and ckpt['mbytes'] > 0.5
   assert 'skipped' in result['pipeline']
   assert result['profile']['total_ms'] > 0 and result['profile']['top']
   assert 'train batch 4' in proc.stdout
+  assert 'checkpoint saves' in proc.stdout
 
 
 @pytest.mark.slow
