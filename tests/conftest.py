@@ -52,8 +52,10 @@ def pytest_unconfigure(config):
 import flax.linen as nn  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-from jax.sharding import Mesh, PartitionSpec as P  # noqa: E402
+from jax.sharding import PartitionSpec as P  # noqa: E402
 import pytest  # noqa: E402
+
+from lgpn_jax import mesh as mesh_lib  # noqa: E402
 
 TINY = dict(image_size=32, images_per_gm=3, num_real=24, seed=0)
 TINY_SHARDS = 2
@@ -105,10 +107,10 @@ def synced_bn_equals_global():
   def check(step, net, net_sync, variables, x, ref=None):
     if ref is None:
       ref = jax.jit(functools.partial(step, net))(variables, x)
-    mesh = Mesh(np.array(jax.devices()[:8]), ('data',))
+    mesh = mesh_lib.make_mesh(jax.devices()[:8])
     got = jax.jit(jax.shard_map(
         functools.partial(step, net_sync), mesh=mesh,
-        in_specs=(P(), P('data')), out_specs=(P('data'), P()),
+        in_specs=(P(), P(mesh_lib.AXIS)), out_specs=(P(mesh_lib.AXIS), P()),
         check_vma=False))(variables, x)
     for g, r in zip(got, ref):
       jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=2e-4,
