@@ -93,7 +93,7 @@ def main():
     losses.append(runner.metrics(metrics)['loss'])
   state = runner.get_state(state)
 
-  if args.num_processes > 1:   # (the first save compiles ~100 slicings.)
+  if args.num_processes > 1:
     fold_dir = os.path.join(args.out, f'fold_N{args.num_processes}')
     mngr = checkpoint.manager(fold_dir, keep=2)
     train_state.save_checkpoint(mngr, state)
