@@ -19,6 +19,13 @@ moments and bias-correction count start again), as the released script
 re-creates ``torch.optim.Adam``; the schedule keeps counting global steps.
 Boundaries reach this module in steps (``resolve.resolve_steps`` converts
 epochs). ``grad_clip_norm > 0`` clips the global gradient norm first.
+
+The whole chain runs on the parameters raveled into one vector
+(``optax.flatten``): every transformation here is elementwise or a global
+norm, so the updates are the same, while the step holds one Adam update
+instead of one per parameter array (~120 in the tiny model, ~230 in the
+paper's): the compiled step has a third fewer kernels and compiles ~20%
+faster (docs/PERFORMANCE.md). The optimizer state is stored flat as well.
 """
 
 from __future__ import annotations
@@ -107,4 +114,4 @@ def make_optimizer(train_cfg) -> tuple[optax.GradientTransformation,
   parts.append(optax.scale_by_learning_rate(schedule))
   if train_cfg.grad_clip_norm > 0:
     parts.insert(0, optax.clip_by_global_norm(train_cfg.grad_clip_norm))
-  return optax.chain(*parts), schedule
+  return optax.flatten(optax.chain(*parts)), schedule
