@@ -17,8 +17,7 @@ def test_released_selection_keeps_the_lowest_held_out_loss(
     on_tiny_build, train_overrides, tmp_path):
   c = on_tiny_build(tiny.get_config())
   t = c.train
-  t.update(train_overrides)
-  t.batch_size = 64
+  t.update(train_overrides)    # (the training tests' compiled step.)
   t.num_epochs = 3
   t.selection = 'released'
   t.select_every_epochs = 2          # scored after epochs 1 and 3.
