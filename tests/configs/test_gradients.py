@@ -92,8 +92,13 @@ def _train(config, builder):
   stream = task.train_batches(builder, seed=0)
   batches = [{k: jnp.asarray(b[k]) for k in task.batch_keys}
              for b in itertools.islice(stream, STEPS)]
-  variables = model.init(jax.random.key(0), batches[0]['image'], adjacency,
-                         train=False)
+  # lazy_init runs the initialisers alone, op by op, and only traces the
+  # forward pass: init's variables without compiling every forward
+  # operation on the way (the 15 structures' inits: 56 s -> 36 s).
+  image = batches[0]['image']
+  variables = model.lazy_init(
+      jax.random.key(0), jax.ShapeDtypeStruct(image.shape, image.dtype),
+      adjacency, train=False)
 
   def loss(params, stats, batch):
     out, mutated = model.apply({'params': params, 'batch_stats': stats},
