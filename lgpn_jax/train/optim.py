@@ -24,7 +24,7 @@ The whole chain runs on the parameters raveled into one vector
 (``optax.flatten``): every transformation here is elementwise or a global
 norm, so the updates are the same, while the step holds one Adam update
 instead of one per parameter array (~120 in the tiny model, ~230 in the
-paper's): the compiled step has a third fewer kernels and compiles ~20%
+paper's): the compiled step has a third fewer kernels and compiles ~15%
 faster (docs/PERFORMANCE.md). The optimizer state is stored flat as well.
 """
 
