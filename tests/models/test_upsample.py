@@ -155,12 +155,9 @@ def test_tiny_model_outputs_equal_with_either_upsampling():
   x = jax.random.uniform(jax.random.key(0), (2, 32, 32, 3), minval=-1,
                          maxval=1)
   v = random_variables(nets[0], x)
-  # One program for both (XLA shares the backbone up to the upsampling),
-  # compiled without LLVM optimisation: a third of the compile time on CPU.
+  # One program for both (XLA shares the backbone up to the upsampling).
   both = jax.jit(lambda v, x: [n.apply(v, x, ADJ) for n in nets])
-  compiled = both.lower(v, x).compile(
-      compiler_options={'xla_backend_optimization_level': 0})
-  outs = compiled(v, x)
+  outs = both(v, x)
   leaves = [jax.tree.leaves(o) for o in outs]
   assert len(leaves[0]) == len(leaves[1]) > 0
   for a, b in zip(*leaves):
