@@ -2,7 +2,7 @@
 
 Every test here uses the same model, optimizer and mesh, so the trainer's
 compiled-step cache compiles the train step once for the whole module (the
-first training test pays ~30 s of compilation; all training tests are marked
+first training test pays for compiling it; all training tests are marked
 slow). The batch and optimizer are those of test_learning.py (the
 ``train_overrides`` fixture), which then reuses the same compiled step.
 """
