@@ -12,6 +12,9 @@ import os
 import subprocess
 import sys
 
+from flax import serialization
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,8 +24,8 @@ RELATIVE = 1e-5
 
 
 def model_and_images():
-  import jax.numpy as jnp
-
+  # The project's modules: imported here, after main() puts the repository
+  # on the path of the default-settings process.
   from configs import tiny
   from lgpn_jax.models.build import build_model
   from lgpn_jax.red140 import graphs
@@ -34,7 +37,6 @@ def model_and_images():
 
 def init_fn(model, adjacency):
   """images -> the model's variables (seed 0)."""
-  import jax
   return lambda x: model.init({'params': jax.random.key(0, impl='rbg')}, x,
                               adjacency)
 
@@ -42,8 +44,6 @@ def init_fn(model, adjacency):
 def outputs_and_gradients(variables) -> dict:
   """The evaluation-mode outputs and the gradient of a loss through tanh and
   exp (raveled), compiled with this process's XLA settings."""
-  import jax
-  import jax.numpy as jnp
   model, images, adjacency = model_and_images()
 
   def loss(params):
@@ -53,14 +53,14 @@ def outputs_and_gradients(variables) -> dict:
 
   (value, out), grads = jax.jit(jax.value_and_grad(loss, has_aux=True))(
       variables['params'])
-  return dict(value=np.asarray(value), node_logits=np.asarray(out['node_logits']),
+  return dict(value=np.asarray(value),
+              node_logits=np.asarray(out['node_logits']),
               features=np.asarray(out['features']),
-              gradient=np.concatenate([np.ravel(g) for g in jax.tree.leaves(grads)]))
+              gradient=np.concatenate([np.ravel(g)
+                                       for g in jax.tree.leaves(grads)]))
 
 
 def test_results_equal_the_default_settings_to_rounding(tmp_path):
-  import jax
-  from flax import serialization
   assert os.environ.get('XLA_FLAGS')      # (else both halves are the same.)
   model, images, adjacency = model_and_images()
   variables = jax.jit(init_fn(model, adjacency))(images[:1])
@@ -83,8 +83,6 @@ def test_results_equal_the_default_settings_to_rounding(tmp_path):
 
 def main(folder: str) -> None:
   sys.path.insert(0, REPO)
-  import jax
-  from flax import serialization
   jax.config.update('jax_platforms', 'cpu')
   assert 'XLA_FLAGS' not in os.environ
   model, images, adjacency = model_and_images()
