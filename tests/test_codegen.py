@@ -41,10 +41,9 @@ def init_fn(model, adjacency):
                               adjacency)
 
 
-def outputs_and_gradients(variables) -> dict:
+def outputs_and_gradients(model, images, adjacency, variables) -> dict:
   """The evaluation-mode outputs and the gradient of a loss through tanh and
   exp (raveled), compiled with this process's XLA settings."""
-  model, images, adjacency = model_and_images()
 
   def loss(params):
     out = model.apply({**variables, 'params': params}, images, adjacency)
@@ -72,7 +71,7 @@ def test_results_equal_the_default_settings_to_rounding(tmp_path):
                         capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0, proc.stderr[-3000:]
   default = np.load(tmp_path / 'default.npz')
-  ours = outputs_and_gradients(variables)
+  ours = outputs_and_gradients(model, images, adjacency, variables)
   assert sorted(default.files) == sorted(ours)
   for name, value in ours.items():
     scale = float(np.abs(default[name]).max())
@@ -90,7 +89,7 @@ def main(folder: str) -> None:
   with open(os.path.join(folder, 'variables.msgpack'), 'rb') as f:
     variables = serialization.from_bytes(target, f.read())
   np.savez(os.path.join(folder, 'default.npz'),
-           **outputs_and_gradients(variables))
+           **outputs_and_gradients(model, images, adjacency, variables))
 
 
 if __name__ == '__main__':
