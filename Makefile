@@ -25,7 +25,7 @@ install: $(STAMP)
 
 install-dev: $(DEV_STAMP)
 
-## Runs the whole test suite (6 to 8 minutes on 2 CPU cores): one
+## Runs the whole test suite (6 to 9 minutes on 2 CPU cores): one
 ## pytest-xdist worker per core (at most 4), a test file per worker at a time.
 PYTEST := $(PY) -m pytest -q -n auto --maxprocesses=4 --dist loadfile
 test: $(DEV_STAMP)
